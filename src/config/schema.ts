@@ -1,0 +1,203 @@
+// The configuration schema: one typebox definition per section, each option documented next to
+// its default. Every object is closed (unknown keys are errors). Secrets are marked with
+// `x-secret` so that the loader resolves `env:` / `file:` references and the demo-secret guard
+// can find them without a second list.
+import Type, { type Static } from 'typebox';
+
+const closed = { additionalProperties: false } as const;
+
+/** A secret: inline, `env:NAME` or `file:PATH`. Resolved at load; never logged. */
+export const Secret = (options: { description: string; minLength?: number }) =>
+  Type.String({ ...options, minLength: 1, 'x-secret': true });
+
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+const Duration = (description: string, def: number) =>
+  Type.Integer({ minimum: 0, default: def, description });
+
+export const ListenerSchema = Type.Object(
+  {
+    /** Address to bind: an IP literal (127.0.0.1, ::1, 0.0.0.0, ::) or a host name. */
+    host: Type.String({ minLength: 1, description: 'address to bind' }),
+    port: Port,
+  },
+  closed,
+);
+
+export const ServerSchema = Type.Object(
+  {
+    /** HTTP listeners of the public service (gateway, portal, SDK, mobile). */
+    listen: Type.Array(ListenerSchema, { minItems: 1, default: [{ host: '127.0.0.1', port: 8080 }] }),
+    /** The URL users reach the service by; used in links, QR codes and return-URL checks. */
+    publicUrl: Type.String({ format: 'uri', default: 'http://127.0.0.1:8080' }),
+    /** Proxies whose X-Forwarded-For is believed (IPs or CIDRs). None by default. */
+    trustedProxies: Type.Array(Type.String(), { default: [] }),
+  },
+  { ...closed, default: {} },
+);
+
+export const StoreSchema = Type.Object(
+  {
+    driver: Type.Enum(['sqlite'], { default: 'sqlite', description: 'sqlite (PostgreSQL comes later)' }),
+    sqlite: Type.Object(
+      {
+        /** Database file; its folder is created. Relative paths are relative to the working directory. */
+        path: Type.String({ minLength: 1, default: 'data/mfa-gateway.db' }),
+        /** How long a writer waits for a lock held by another process, in milliseconds. */
+        busyTimeoutMs: Duration('busy timeout', 5000),
+      },
+      { ...closed, default: {} },
+    ),
+    /** 32 bytes as base64 or hex (`mfa-gateway secrets generate`): encrypts TOTP seeds and device keys. */
+    encryptionKey: Secret({ description: 'AES-256-GCM key for secrets at rest (32 bytes, base64 or hex)' }),
+  },
+  closed,
+);
+
+export const UsersFileSchema = Type.Object(
+  {
+    /** YAML file of users with scrypt password hashes (`mfa-gateway users hash-password`). */
+    path: Type.String({ minLength: 1 }),
+  },
+  closed,
+);
+
+export const LdapSchema = Type.Object(
+  {
+    /** Tried in order; `ldap://` (optionally with startTls) or `ldaps://`. */
+    servers: Type.Array(Type.String({ pattern: '^ldaps?://' }), { minItems: 1 }),
+    startTls: Type.Boolean({ default: false }),
+    /** PEM file of the CA that signed the directory's certificate (LDAPS and StartTLS). */
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** Name checked in the server certificate; defaults to the host of each server URL. */
+    tlsServerName: Type.Optional(Type.String({ minLength: 1 })),
+    /** The service account used for searches. */
+    bindDn: Type.String({ minLength: 1 }),
+    bindPassword: Secret({ description: 'password of the service account' }),
+    /** Where users are searched. */
+    baseDn: Type.String({ minLength: 1 }),
+    /** Attribute matched against the typed username: sAMAccountName, userPrincipalName, uid or mail. */
+    usernameAttribute: Type.String({ minLength: 1, default: 'sAMAccountName' }),
+    /** Extra filter ANDed with the username match, e.g. (objectClass=user). */
+    userFilter: Type.String({ default: '(objectClass=person)' }),
+    attributes: Type.Object(
+      {
+        uniqueId: Type.String({
+          default: 'objectGUID',
+          description: 'objectGUID (AD) or entryUUID (OpenLDAP)',
+        }),
+        displayName: Type.String({ default: 'displayName' }),
+        email: Type.String({ default: 'mail' }),
+        phones: Type.Array(Type.String(), { default: ['mobile', 'telephoneNumber'] }),
+        memberOf: Type.String({ default: 'memberOf' }),
+      },
+      { ...closed, default: {} },
+    ),
+    groups: Type.Object(
+      {
+        /** memberOf: read the user's attribute; search: find groups whose member is the user's DN. */
+        mode: Type.Enum(['memberOf', 'search'], { default: 'memberOf' }),
+        baseDn: Type.Optional(Type.String({ minLength: 1 })),
+        /** For `search`: `{dn}` is replaced by the user's escaped DN. */
+        filter: Type.String({ default: '(member={dn})' }),
+        nameAttribute: Type.String({ default: 'cn' }),
+      },
+      { ...closed, default: {} },
+    ),
+    connectTimeoutMs: Duration('TCP/TLS connect timeout per server', 5000),
+    timeoutMs: Duration('timeout of each LDAP operation', 10000),
+    /** What `mfa-gateway import` reads when given no options. */
+    import: Type.Object(
+      {
+        baseDn: Type.Optional(Type.String({ minLength: 1 })),
+        filter: Type.Optional(Type.String({ minLength: 1 })),
+        group: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      { ...closed, default: {} },
+    ),
+  },
+  closed,
+);
+
+export const DirectorySchema = Type.Object(
+  {
+    type: Type.Enum(['file', 'ldap']),
+    file: Type.Optional(UsersFileSchema),
+    ldap: Type.Optional(LdapSchema),
+  },
+  closed,
+);
+
+export const AuthSchema = Type.Object(
+  {
+    /** Users the store does not know: `reject`, or `primary-only` (pass on the password alone, for rollout). */
+    requireUserMatch: Type.Enum(['reject', 'primary-only'], { default: 'reject' }),
+    /** Failed password checks are answered no sooner than this, so unknown user and wrong password take equal time. */
+    primaryMinDurationMs: Duration('floor of a failed primary check', 300),
+    totp: Type.Object(
+      {
+        issuer: Type.String({ minLength: 1, default: 'mfa-gateway' }),
+        algorithm: Type.Enum(['sha1', 'sha256', 'sha512'], { default: 'sha1' }),
+        digits: Type.Union([Type.Literal(6), Type.Literal(7), Type.Literal(8)], { default: 6 }),
+        period: Type.Integer({ minimum: 15, maximum: 120, default: 30 }),
+        /** Steps accepted either side of now (1 = ±30 s with the default period). */
+        window: Type.Integer({ minimum: 0, maximum: 3, default: 1 }),
+      },
+      { ...closed, default: {} },
+    ),
+    challenge: Type.Object(
+      {
+        ttlSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 300 }),
+        maxAttempts: Type.Integer({ minimum: 1, maximum: 10, default: 3 }),
+      },
+      { ...closed, default: {} },
+    ),
+  },
+  { ...closed, default: {} },
+);
+
+const Limit = (maxFailures: number, windowSeconds: number, banSeconds: number) =>
+  Type.Object(
+    {
+      maxFailures: Type.Integer({ minimum: 1, default: maxFailures }),
+      windowSeconds: Type.Integer({ minimum: 1, default: windowSeconds }),
+      banSeconds: Type.Integer({ minimum: 1, default: banSeconds }),
+    },
+    { ...closed, default: {} },
+  );
+
+export const RegulationSchema = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    /** Failures of one user (password or code) before the user is locked. */
+    user: Limit(5, 300, 900),
+    /** Failures from one client address, whatever the user, before the address is refused. */
+    address: Limit(20, 300, 900),
+  },
+  { ...closed, default: {} },
+);
+
+export const LogSchema = Type.Object(
+  {
+    level: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  },
+  { ...closed, default: {} },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    server: ServerSchema,
+    store: StoreSchema,
+    directory: DirectorySchema,
+    auth: AuthSchema,
+    regulation: RegulationSchema,
+    log: LogSchema,
+  },
+  closed,
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type LdapConfig = Static<typeof LdapSchema>;
+export type UsersFileConfig = Static<typeof UsersFileSchema>;
+export type AuthConfig = Static<typeof AuthSchema>;
+export type RegulationConfig = Static<typeof RegulationSchema>;
+export type StoreConfig = Static<typeof StoreSchema>;
