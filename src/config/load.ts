@@ -1,0 +1,81 @@
+// Reads the configuration file: YAML → schema check with defaults → secrets resolved → paths made
+// absolute → deep-frozen. Every problem is collected and reported at once.
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { Config } from './schema.ts';
+import { resolveSecrets } from './secrets.ts';
+import { type ConfigProblem, validateConfig } from './validate.ts';
+
+export const CONFIG_ENV = 'MFA_GATEWAY_CONFIG';
+
+export class ConfigError extends Error {
+  readonly file: string;
+  readonly problems: ConfigProblem[];
+  constructor(file: string, problems: ConfigProblem[]) {
+    super(`${file}: ${problems.length} problem(s) in the configuration:\n${formatProblems(problems)}`);
+    this.name = 'ConfigError';
+    this.file = file;
+    this.problems = problems;
+  }
+}
+
+export function formatProblems(problems: ConfigProblem[]): string {
+  return problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
+}
+
+/** The file named by `--config`, else `MFA_GATEWAY_CONFIG`, else an error that says both. */
+export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const chosen = flag ?? env[CONFIG_ENV];
+  if (!chosen) throw new Error(`no configuration file: pass --config FILE or set ${CONFIG_ENV}`);
+  return resolve(chosen);
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(file, [
+      { path: '(file)', message: `cannot be read (${(error as Error).message})` },
+    ]);
+  }
+  return parseConfig(text, { file, env });
+}
+
+export function parseConfig(
+  text: string,
+  options: { file: string; env?: NodeJS.ProcessEnv },
+): Readonly<Config> {
+  const { file, env = process.env } = options;
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      document.errors.map((e) => ({ path: '(yaml)', message: e.message.split('\n')[0] ?? e.message })),
+    );
+  }
+  const { config, problems } = validateConfig(document.toJS());
+  if (!config) throw new ConfigError(file, problems);
+  const base = dirname(file);
+  const secretProblems = resolveSecrets(config, { env, base });
+  if (secretProblems.length > 0) throw new ConfigError(file, secretProblems);
+  resolvePaths(config, base);
+  return deepFreeze(config);
+}
+
+/** Relative paths in the file are relative to the file's own folder, wherever the service is started. */
+function resolvePaths(config: Config, base: string): void {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  config.store.sqlite.path = abs(config.store.sqlite.path);
+  if (config.directory.file) config.directory.file.path = abs(config.directory.file.path);
+  if (config.directory.ldap?.caFile) config.directory.ldap.caFile = abs(config.directory.ldap.caFile);
+}
+
+export function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

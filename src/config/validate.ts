@@ -1,0 +1,217 @@
+// Turns raw YAML data into a checked, defaulted Config, collecting every problem with its key path
+// so an administrator fixes the file in one pass.
+import { BlockList, isIP } from 'node:net';
+import type { TSchema } from 'typebox';
+import { Settings } from 'typebox/system';
+import Value from 'typebox/value';
+import { type Config, ConfigSchema } from './schema.ts';
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+/** Keys that moved; a user of the old name is told the new one instead of "unknown key". */
+const RENAMED: Record<string, string> = {
+  'server.listeners': 'server.listen',
+  'server.trustedProxy': 'server.trustedProxies',
+  'directory.ldap.url': 'directory.ldap.servers',
+  'directory.ldap.urls': 'directory.ldap.servers',
+  'store.key': 'store.encryptionKey',
+  'regulation.maxRetries': 'regulation.user.maxFailures',
+};
+
+export function validateConfig(raw: unknown): { config?: Config; problems: ConfigProblem[] } {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    return {
+      problems: [{ path: '(root)', message: 'must be a mapping of sections (server, store, directory ...)' }],
+    };
+  }
+  const candidate = Value.Default(ConfigSchema, structuredClone(raw));
+  const problems = schemaProblems(candidate);
+  if (problems.length === 0) problems.push(...semanticProblems(candidate as Config));
+  return problems.length === 0 ? { config: candidate as Config, problems } : { problems };
+}
+
+/** typebox stops at 8 errors by default; an administrator wants every one of them in one pass. */
+export function allErrors(schema: TSchema, value: unknown): ReturnType<typeof Value.Errors> {
+  const { maxErrors } = Settings.Get();
+  Settings.Set({ maxErrors: 10_000 });
+  try {
+    return Value.Errors(schema, value);
+  } finally {
+    Settings.Set({ maxErrors });
+  }
+}
+
+function schemaProblems(value: unknown): ConfigProblem[] {
+  const seen = new Set<string>();
+  const problems: ConfigProblem[] = [];
+  for (const error of allErrors(ConfigSchema, value)) {
+    const problem = describe(error, value);
+    if (!problem) continue;
+    const key = `${problem.path}\n${problem.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    problems.push(problem);
+  }
+  return problems;
+}
+
+interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  schemaPath: string;
+  params: Record<string, unknown>;
+  message: string;
+}
+
+function describe(error: SchemaError, root: unknown): ConfigProblem | undefined {
+  const path = toKeyPath(error.instancePath);
+  // The closed-object check reports each extra key twice; keep the one that names it.
+  if (error.keyword === 'boolean') return undefined;
+  if (error.keyword === 'additionalProperties') {
+    const keys = (error.params.additionalProperties as string[] | undefined) ?? [];
+    const [first] = keys;
+    const full = path === '(root)' ? (first ?? '') : `${path}.${first ?? ''}`;
+    const renamed = RENAMED[full];
+    if (renamed) return { path: full, message: `has been renamed to '${renamed}'` };
+    return { path: full, message: 'is not a known option' };
+  }
+  if (error.keyword === 'required') {
+    const names = (error.params.requiredProperties as string[] | undefined) ?? [];
+    return {
+      path: path === '(root)' ? names.join(', ') : `${path}.${names.join(', ')}`,
+      message: 'is required',
+    };
+  }
+  const schema = schemaAt(error.instancePath);
+  const isSecret = Boolean(schema && (schema as Record<string, unknown>)['x-secret']);
+  const shown = isSecret ? '<secret>' : show(valueAt(root, error.instancePath));
+  return { path, message: `${expectation(error, schema)}, but it's configured as ${shown}` };
+}
+
+function expectation(error: SchemaError, schema: TSchema | undefined): string {
+  const s = (schema ?? {}) as Record<string, unknown>;
+  if (Array.isArray(s.enum)) return `must be one of ${s.enum.map((v) => `'${v}'`).join(', ')}`;
+  if (Array.isArray(s.anyOf)) {
+    const constants = s.anyOf.map((v: Record<string, unknown>) => v.const).filter((v) => v !== undefined);
+    if (constants.length > 0) return `must be one of ${constants.map((v) => `'${v}'`).join(', ')}`;
+  }
+  if (error.keyword === 'minimum' || error.keyword === 'maximum') {
+    const range = [
+      s.minimum !== undefined ? `>= ${s.minimum}` : '',
+      s.maximum !== undefined ? `<= ${s.maximum}` : '',
+    ]
+      .filter(Boolean)
+      .join(' and ');
+    return `must be ${s.type === 'integer' ? 'an integer' : 'a number'} ${range}`;
+  }
+  if (error.keyword === 'pattern' && typeof s.description === 'string') return `must be ${s.description}`;
+  if (error.keyword === 'pattern') return `must match ${String(s.pattern)}`;
+  if (error.keyword === 'minLength') return 'must not be empty';
+  if (error.keyword === 'minItems') return `must list at least ${String(s.minItems)} item(s)`;
+  if (error.keyword === 'format') return `must be a ${String(s.format)}`;
+  if (error.keyword === 'type') return `must be ${article(String(error.params.type ?? s.type))}`;
+  return error.message;
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = {
+    object: 'a mapping',
+    array: 'a list',
+    string: 'a string',
+    integer: 'an integer',
+    number: 'a number',
+    boolean: 'true or false',
+  };
+  return names[type] ?? type;
+}
+
+/** `/server/listen/0/port` → `server.listen[0].port` */
+export function toKeyPath(pointer: string): string {
+  if (pointer === '') return '(root)';
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replaceAll('~1', '/').replaceAll('~0', '~'))
+    .reduce((acc, part) => (/^\d+$/.test(part) ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  let current: unknown = root;
+  for (const part of pointer.split('/').slice(1)) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+/** The sub-schema for a data path, following properties and array items (no refs in our schema). */
+export function schemaAt(pointer: string): TSchema | undefined {
+  let schema: Record<string, unknown> | undefined = ConfigSchema as unknown as Record<string, unknown>;
+  for (const part of pointer.split('/').slice(1)) {
+    if (!schema) return undefined;
+    if (schema.type === 'array') schema = schema.items as Record<string, unknown> | undefined;
+    else schema = (schema.properties as Record<string, Record<string, unknown>> | undefined)?.[part];
+  }
+  return schema as TSchema | undefined;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return `'${text.length > 60 ? `${text.slice(0, 57)}...` : text}'`;
+}
+
+/** Rules one field cannot express: a section required by another's value, address syntax. */
+function semanticProblems(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const { directory, server } = config;
+  if (directory.type === 'file' && !directory.file) {
+    problems.push({ path: 'directory.file', message: "is required when directory.type is 'file'" });
+  }
+  if (directory.type === 'ldap' && !directory.ldap) {
+    problems.push({ path: 'directory.ldap', message: "is required when directory.type is 'ldap'" });
+  }
+  if (directory.ldap?.groups.mode === 'search' && !directory.ldap.groups.filter.includes('{dn}')) {
+    problems.push({
+      path: 'directory.ldap.groups.filter',
+      message: "must contain '{dn}' when groups.mode is 'search'",
+    });
+  }
+  server.trustedProxies.forEach((entry, index) => {
+    if (!parseAddressOrCidr(entry)) {
+      problems.push({
+        path: `server.trustedProxies[${index}]`,
+        message: `must be an IP address or CIDR, but it's configured as '${entry}'`,
+      });
+    }
+  });
+  try {
+    new URL(server.publicUrl);
+  } catch {
+    problems.push({
+      path: 'server.publicUrl',
+      message: `must be an absolute URL, but it's configured as '${server.publicUrl}'`,
+    });
+  }
+  return problems;
+}
+
+/** Accepts `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`; returns undefined for anything else. */
+export function parseAddressOrCidr(entry: string): BlockList | undefined {
+  const [address = '', prefixText] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0) return undefined;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  const list = new BlockList();
+  if (prefixText === undefined) {
+    list.addAddress(address, type);
+    return list;
+  }
+  const prefix = Number(prefixText);
+  if (!/^\d+$/.test(prefixText) || prefix > (family === 4 ? 32 : 128)) return undefined;
+  list.addSubnet(address, prefix, type);
+  return list;
+}

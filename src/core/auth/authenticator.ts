@@ -1,0 +1,247 @@
+// The authentication flow shared by every channel (web, RADIUS, portal, SDK): the primary check
+// against the directory, then the user's second factor through a short-lived challenge, then the
+// decision. Every step throws a catalogue error; every outcome is audited and regulated.
+import { isMfaError, MfaError, toMfaError } from '../errors.ts';
+import type { TotpCheck } from '../factors/totp.ts';
+import type {
+  AuditEvent,
+  AuditSink,
+  Challenge,
+  ChallengeStore,
+  Clock,
+  Directory,
+  DirectoryUser,
+  Random,
+  RequestContext,
+  UserRecord,
+  UserStore,
+} from '../ports.ts';
+import type { Regulator } from '../regulation/regulator.ts';
+
+export interface AuthSettings {
+  requireUserMatch: 'reject' | 'primary-only';
+  primaryMinDurationMs: number;
+  challengeTtlSeconds: number;
+  maxAttempts: number;
+}
+
+export interface AuthDeps {
+  directory: Directory;
+  users: UserStore;
+  challenges: ChallengeStore;
+  verifyTotp: (userId: string, code: string) => Promise<TotpCheck>;
+  regulator: Regulator;
+  audit: AuditSink;
+  clock: Clock;
+  random: Random;
+  settings: AuthSettings;
+}
+
+/** Where a sign-in stands after the password: done (one factor), or waiting for the second factor. */
+export type PrimaryOutcome =
+  | {
+      kind: 'authenticated';
+      level: 1;
+      username: string;
+      directoryUser: DirectoryUser;
+      user: UserRecord | undefined;
+    }
+  | {
+      kind: 'second_factor';
+      username: string;
+      challenge: Challenge;
+      directoryUser: DirectoryUser;
+      user: UserRecord;
+    };
+
+export interface Authenticated {
+  kind: 'authenticated';
+  level: 2;
+  username: string;
+  user: UserRecord;
+}
+
+export const canonicalUsername = (username: string) => username.trim().toLowerCase();
+
+export function createAuthenticator(deps: AuthDeps) {
+  const { directory, users, challenges, regulator, audit, clock, random, settings } = deps;
+
+  const event = (
+    ctx: RequestContext,
+    fields: Pick<AuditEvent, 'type' | 'outcome' | 'username' | 'reason'>,
+    detail?: string,
+  ) =>
+    audit.record({
+      at: clock.now(),
+      channel: ctx.channel,
+      clientAddress: ctx.clientAddress,
+      application: ctx.application ?? null,
+      actor: null,
+      details: detail ? { detail } : null,
+      ...fields,
+    });
+
+  async function checkPassword(username: string, password: string): Promise<DirectoryUser> {
+    return directory.authenticate(username, password);
+  }
+
+  async function findStoreUser(
+    directoryUser: DirectoryUser,
+    username: string,
+  ): Promise<UserRecord | undefined> {
+    return (await users.findUserByUniqueId(directoryUser.uniqueId)) ?? (await users.findUserByName(username));
+  }
+
+  function assertUsable(user: UserRecord): void {
+    if (user.status === 'disabled') throw new MfaError('auth.user_disabled');
+    if (user.status === 'blocked')
+      throw new MfaError('auth.locked', { detail: 'user blocked (fraud report)' });
+  }
+
+  async function openChallenge(user: UserRecord, ctx: RequestContext): Promise<Challenge> {
+    const now = clock.now();
+    const challenge: Challenge = {
+      id: Buffer.from(random.bytes(18)).toString('base64url'),
+      userId: user.id,
+      username: user.username,
+      channel: ctx.channel,
+      clientAddress: ctx.clientAddress,
+      method: 'totp',
+      attempts: 0,
+      maxAttempts: settings.maxAttempts,
+      createdAt: now,
+      expiresAt: now + settings.challengeTtlSeconds * 1000,
+    };
+    await challenges.createChallenge(challenge);
+    return challenge;
+  }
+
+  /** Failures of the password step are answered no sooner than the floor: no timing oracle for usernames. */
+  async function equaliseTiming(startedAt: number): Promise<void> {
+    await clock.sleep(settings.primaryMinDurationMs - (clock.now() - startedAt));
+  }
+
+  /**
+   * Step one: the password. Unknown users, wrong passwords, locked and disabled accounts and a
+   * directory outage all end in an error whose public message is the same.
+   */
+  async function startLogin(
+    rawUsername: string,
+    password: string,
+    ctx: RequestContext,
+  ): Promise<PrimaryOutcome> {
+    const startedAt = clock.now();
+    const username = canonicalUsername(rawUsername);
+    try {
+      await regulator.assertAllowed(username, ctx);
+      const directoryUser = await checkPassword(rawUsername.trim(), password).catch(
+        async (error: unknown) => {
+          // An outage is not the user's failure: it must not lock them out.
+          if (!isMfaError(error, 'directory.unavailable')) await regulator.recordFailure(username, ctx);
+          throw error;
+        },
+      );
+      const user = await findStoreUser(directoryUser, username);
+      if (!user) {
+        if (settings.requireUserMatch === 'reject') throw new MfaError('auth.user_not_enrolled');
+        await event(ctx, {
+          type: 'auth.primary',
+          outcome: 'success',
+          username,
+          reason: 'primary_only_unknown_user',
+        });
+        return { kind: 'authenticated', level: 1, username, directoryUser, user: undefined };
+      }
+      assertUsable(user);
+      const challenge = await openChallenge(user, ctx);
+      await event(ctx, { type: 'auth.primary', outcome: 'success', username: user.username, reason: null });
+      return { kind: 'second_factor', username: user.username, challenge, directoryUser, user };
+    } catch (error) {
+      const failure = toMfaError(error);
+      await event(
+        ctx,
+        { type: 'auth.primary', outcome: 'failure', username, reason: failure.code },
+        failure.detail,
+      );
+      await equaliseTiming(startedAt);
+      throw failure;
+    }
+  }
+
+  async function loadChallenge(id: string, ctx: RequestContext): Promise<Challenge> {
+    const challenge = await challenges.getChallenge(id);
+    if (!challenge) throw new MfaError('auth.challenge_expired', { detail: 'unknown or used challenge' });
+    if (challenge.expiresAt <= clock.now()) {
+      await challenges.consumeChallenge(id);
+      throw new MfaError('auth.challenge_expired');
+    }
+    // A challenge opened by one channel cannot be answered through another.
+    if (challenge.channel !== ctx.channel)
+      throw new MfaError('auth.challenge_expired', { detail: 'channel mismatch' });
+    return challenge;
+  }
+
+  async function spendAttempt(challenge: Challenge): Promise<number> {
+    const attempts = await challenges.countChallengeAttempt(challenge.id);
+    if (attempts === undefined) {
+      await challenges.consumeChallenge(challenge.id);
+      throw new MfaError('auth.too_many_attempts');
+    }
+    return attempts;
+  }
+
+  async function checkCode(challenge: Challenge, code: string, attempts: number): Promise<void> {
+    const check = await deps.verifyTotp(challenge.userId ?? '', code);
+    if (check.ok) return;
+    // The last allowed attempt closes the challenge: the user starts again with the password.
+    if (attempts >= challenge.maxAttempts) await challenges.consumeChallenge(challenge.id);
+    throw new MfaError(check.reason === 'no_factor' ? 'auth.no_second_factor' : 'auth.invalid_code', {
+      detail: check.reason,
+    });
+  }
+
+  /** Step two: the code for an open challenge. A challenge is used once and allows a few attempts. */
+  async function completeLogin(
+    challengeId: string,
+    code: string,
+    ctx: RequestContext,
+  ): Promise<Authenticated> {
+    let username: string | null = null;
+    try {
+      const challenge = await loadChallenge(challengeId, ctx);
+      username = challenge.username;
+      await regulator.assertAllowed(challenge.username, ctx);
+      const attempts = await spendAttempt(challenge);
+      await checkCode(challenge, code, attempts).catch(async (error: unknown) => {
+        await regulator.recordFailure(challenge.username, ctx);
+        throw error;
+      });
+      if (!(await challenges.consumeChallenge(challenge.id))) {
+        throw new MfaError('auth.challenge_expired', { detail: 'challenge consumed concurrently' });
+      }
+      const user = challenge.userId ? await users.getUser(challenge.userId) : undefined;
+      if (!user) throw new MfaError('auth.user_not_enrolled', { detail: 'user removed during sign-in' });
+      assertUsable(user);
+      await regulator.recordSuccess(user.username);
+      await event(ctx, {
+        type: 'auth.second_factor',
+        outcome: 'success',
+        username: user.username,
+        reason: 'totp',
+      });
+      return { kind: 'authenticated', level: 2, username: user.username, user };
+    } catch (error) {
+      const failure = toMfaError(error);
+      await event(
+        ctx,
+        { type: 'auth.second_factor', outcome: 'failure', username, reason: failure.code },
+        failure.detail,
+      );
+      throw failure;
+    }
+  }
+
+  return { startLogin, completeLogin };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;

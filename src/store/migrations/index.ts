@@ -1,0 +1,12 @@
+// The ordered list of migrations, imported explicitly (no folder scanning), and its provider.
+import type { Migration, MigrationProvider } from 'kysely';
+import { initial } from './0001-initial.ts';
+
+/** Names sort in the order they must run; a released migration is never edited, only followed. */
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001-initial': initial,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...MIGRATIONS }),
+};

@@ -1,0 +1,108 @@
+// The store's table types for Kysely: one interface per table, in the shape of migration 0001 and later.
+import type { ColumnType } from 'kysely';
+
+/**
+ * Milliseconds since the epoch in a `bigint` column. SQLite returns numbers and PostgreSQL returns
+ * strings for bigint, so the read type is both and every row mapper coerces with Number().
+ */
+export type Millis = ColumnType<number | string, number, number>;
+export type NullableMillis = ColumnType<number | string | null, number | null, number | null>;
+
+export interface UsersTable {
+  id: string;
+  /** Canonical: trimmed, lower case. */
+  username: string;
+  unique_id: string | null;
+  display_name: string | null;
+  email: string | null;
+  /** JSON array of strings. */
+  phones: string;
+  default_method: string | null;
+  language: string | null;
+  status: string;
+  pin_hash: string | null;
+  /** 0 or 1. */
+  from_directory: number;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface FactorsTable {
+  id: string;
+  user_id: string;
+  /** 'totp' (later 'device'). */
+  kind: string;
+  label: string;
+  /** Sealed by the secret box, bound to `factors:<id>:<user_id>`; never the plain seed. */
+  secret_enc: string;
+  /** JSON: { algorithm, digits, period }. */
+  params: string;
+  last_time_step: NullableMillis;
+  created_at: Millis;
+  last_used_at: NullableMillis;
+}
+
+export interface BypassesTable {
+  id: string;
+  user_id: string;
+  created_by: string;
+  reason: string | null;
+  created_at: Millis;
+  expires_at: Millis;
+  used_at: NullableMillis;
+}
+
+export interface SecurityAnswersTable {
+  id: string;
+  user_id: string;
+  question_id: string;
+  answer_hash: string;
+  created_at: Millis;
+}
+
+export interface RegulationCountersTable {
+  subject: string;
+  failures: number;
+  window_start: Millis;
+  locked_until: NullableMillis;
+  updated_at: Millis;
+}
+
+export interface ChallengesTable {
+  id: string;
+  user_id: string | null;
+  username: string;
+  channel: string;
+  client_address: string;
+  method: string;
+  attempts: number;
+  max_attempts: number;
+  created_at: Millis;
+  expires_at: Millis;
+}
+
+export interface AuditEventsTable {
+  /** Time-ordered (UUIDv7 layout), so it breaks ties between events of the same millisecond. */
+  id: string;
+  at: Millis;
+  type: string;
+  outcome: string;
+  channel: string;
+  username: string | null;
+  client_address: string | null;
+  reason: string | null;
+  actor: string | null;
+  application: string | null;
+  /** JSON object or NULL. */
+  details: string | null;
+}
+
+export interface Database {
+  users: UsersTable;
+  factors: FactorsTable;
+  bypasses: BypassesTable;
+  security_answers: SecurityAnswersTable;
+  regulation_counters: RegulationCountersTable;
+  challenges: ChallengesTable;
+  audit_events: AuditEventsTable;
+}

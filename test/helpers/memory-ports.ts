@@ -1,0 +1,188 @@
+// In-memory implementations of the core's ports, for pure core tests: no SQL, no sockets, and a
+// fixed clock. They follow the contracts in src/core/ports.ts (atomic updates are trivially atomic here).
+import { MfaError } from '../../src/core/errors.ts';
+import type {
+  AuditEvent,
+  AuditQuery,
+  AuditStore,
+  Challenge,
+  ChallengeStore,
+  Directory,
+  DirectoryUser,
+  FactorStore,
+  FailureCounter,
+  NewChallenge,
+  NewUser,
+  RegulationStore,
+  StoredAuditEvent,
+  TotpFactor,
+  TotpParams,
+  UserPatch,
+  UserRecord,
+  UserStore,
+} from '../../src/core/ports.ts';
+
+export type MemoryStore = UserStore &
+  FactorStore &
+  ChallengeStore &
+  RegulationStore &
+  AuditStore & { events: StoredAuditEvent[] };
+
+export function createMemoryStore(): MemoryStore {
+  const users = new Map<string, UserRecord>();
+  const factors = new Map<string, TotpFactor>();
+  const challenges = new Map<string, Challenge>();
+  const counters = new Map<string, FailureCounter>();
+  const events: StoredAuditEvent[] = [];
+  let seq = 0;
+  const nextId = () => `id-${++seq}`;
+
+  return {
+    events,
+    async findUserByName(username) {
+      return [...users.values()].find((u) => u.username === username.trim().toLowerCase());
+    },
+    async findUserByUniqueId(uniqueId) {
+      return [...users.values()].find((u) => u.uniqueId === uniqueId);
+    },
+    async getUser(id) {
+      return users.get(id);
+    },
+    async createUser(user: NewUser, at) {
+      const username = user.username.trim().toLowerCase();
+      if ([...users.values()].some((u) => u.username === username)) throw new MfaError('user.exists');
+      const record = { ...user, username, id: nextId(), createdAt: at, updatedAt: at };
+      users.set(record.id, record);
+      return record;
+    },
+    async updateUser(id, patch: UserPatch, at) {
+      const user = users.get(id);
+      if (!user) throw new MfaError('user.not_found');
+      const updated = { ...user, ...patch, updatedAt: at };
+      users.set(id, updated);
+      return updated;
+    },
+    async listUsers(filter = {}) {
+      return [...users.values()].filter((u) => !filter.status || u.status === filter.status);
+    },
+    async listTotpFactors(userId) {
+      return [...factors.values()].filter((f) => f.userId === userId);
+    },
+    async addTotpFactor(userId, label, secret, params: TotpParams, at) {
+      const factor: TotpFactor = {
+        id: nextId(),
+        userId,
+        label,
+        secret,
+        ...params,
+        lastTimeStep: null,
+        createdAt: at,
+      };
+      factors.set(factor.id, factor);
+      return factor;
+    },
+    async removeFactors(userId) {
+      let removed = 0;
+      for (const [id, f] of factors) if (f.userId === userId && factors.delete(id)) removed++;
+      return removed;
+    },
+    async acceptTimeStep(factorId, timeStep) {
+      const factor = factors.get(factorId);
+      if (!factor || (factor.lastTimeStep !== null && factor.lastTimeStep >= timeStep)) return false;
+      factors.set(factorId, { ...factor, lastTimeStep: timeStep });
+      return true;
+    },
+    async createChallenge(challenge: NewChallenge) {
+      challenges.set(challenge.id, { ...challenge, attempts: 0 });
+    },
+    async getChallenge(id) {
+      const c = challenges.get(id);
+      return c && { ...c };
+    },
+    async countChallengeAttempt(id) {
+      const c = challenges.get(id);
+      if (!c || c.attempts >= c.maxAttempts) return undefined;
+      c.attempts++;
+      return c.attempts;
+    },
+    async consumeChallenge(id) {
+      return challenges.delete(id);
+    },
+    async deleteExpiredChallenges(before) {
+      let n = 0;
+      for (const [id, c] of challenges) if (c.expiresAt <= before && challenges.delete(id)) n++;
+      return n;
+    },
+    async getCounter(subject) {
+      const c = counters.get(subject);
+      return c && { ...c };
+    },
+    async addFailure(subject, at, windowMs, maxFailures, banMs) {
+      const current = counters.get(subject);
+      const fresh = !current || current.windowStart <= at - windowMs;
+      const failures = fresh ? 1 : current.failures + 1;
+      const counter: FailureCounter = {
+        failures,
+        windowStart: fresh ? at : current.windowStart,
+        lockedUntil: failures >= maxFailures ? at + banMs : (current?.lockedUntil ?? null),
+      };
+      counters.set(subject, counter);
+      return { ...counter };
+    },
+    async clearCounter(subject) {
+      return counters.delete(subject);
+    },
+    async listLocked(at) {
+      return [...counters]
+        .filter(([, c]) => (c.lockedUntil ?? 0) > at)
+        .map(([subject, c]) => ({ subject, ...c }));
+    },
+    async appendAudit(event: AuditEvent) {
+      events.push({ ...event, id: nextId() });
+    },
+    async queryAudit(query: AuditQuery) {
+      return events.filter(
+        (e) => (!query.username || e.username === query.username) && (!query.type || e.type === query.type),
+      );
+    },
+  };
+}
+
+/** A directory of users with plain passwords, following the Directory contract's error rules. */
+export function createMemoryDirectory(
+  entries: Array<DirectoryUser & { password: string }>,
+): Directory & { down: boolean } {
+  const state = { down: false };
+  const find = (username: string) =>
+    entries.find((e) => e.username.toLowerCase() === username.trim().toLowerCase());
+  const strip = ({ password: _password, ...user }: DirectoryUser & { password: string }): DirectoryUser =>
+    user;
+  return {
+    get down() {
+      return state.down;
+    },
+    set down(value: boolean) {
+      state.down = value;
+    },
+    async authenticate(username, password) {
+      if (password.length === 0) throw new MfaError('auth.invalid_credentials', { detail: 'empty password' });
+      if (state.down) throw new MfaError('directory.unavailable', { detail: 'memory directory down' });
+      const entry = find(username);
+      if (!entry) throw new MfaError('auth.invalid_credentials', { detail: 'unknown user' });
+      if (entry.password !== password)
+        throw new MfaError('auth.invalid_credentials', { detail: 'wrong password' });
+      return strip(entry);
+    },
+    async findUser(username) {
+      const entry = find(username);
+      return entry && strip(entry);
+    },
+    async listUsers() {
+      return entries.map(strip);
+    },
+    async ping() {
+      if (state.down) throw new MfaError('directory.unavailable');
+    },
+    async close() {},
+  };
+}

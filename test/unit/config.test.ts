@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { demoSecretProblems, demoSecretValues } from '../../src/config/demo-guard.ts';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.ts';
+
+const KEY = 'ZmFrZS1rZXktZm9yLXRlc3RzLW9ubHktMzItYnl0ZXM=';
+const minimal = `
+store:
+  encryptionKey: ${KEY}
+directory:
+  type: file
+  file:
+    path: users.yaml
+`;
+
+function problemsOf(text: string, env: NodeJS.ProcessEnv = {}): Array<{ path: string; message: string }> {
+  try {
+    parseConfig(text, { file: '/etc/mfa/config.yaml', env });
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  assert.fail('expected the configuration to be refused');
+}
+
+describe('configuration', () => {
+  test('a minimal file gets every default and relative paths resolve against its folder', () => {
+    const config = parseConfig(minimal, { file: '/etc/mfa/config.yaml', env: {} });
+    assert.equal(config.server.listen[0]?.port, 8080);
+    assert.equal(config.auth.totp.window, 1);
+    assert.equal(config.directory.file?.path, '/etc/mfa/users.yaml');
+    assert.equal(config.store.sqlite.path, '/etc/mfa/data/mfa-gateway.db');
+    assert.deepEqual(config.server.trustedProxies, []);
+  });
+
+  test('the loaded configuration is frozen', () => {
+    const config = parseConfig(minimal, { file: '/etc/mfa/config.yaml', env: {} });
+    assert.ok(Object.isFrozen(config.auth.totp));
+    assert.throws(() => {
+      (config.regulation.user as { maxFailures: number }).maxFailures = 1000;
+    }, TypeError);
+  });
+
+  test('a file with several mistakes reports all of them with their key paths', () => {
+    const problems = problemsOf(`
+server:
+  listen:
+    - host: 127.0.0.1
+      port: 99999
+  trustedProxies: [10.0.0.0/99, not-an-ip]
+  listeners: []
+store:
+  encryptionKey: ${KEY}
+directory:
+  type: ldpa
+auth:
+  totp:
+    digits: 9
+regulation:
+  user:
+    maxFailures: zero
+log:
+  level: loud
+`);
+    const paths = problems.map((p) => p.path);
+    for (const expected of [
+      'server.listen[0].port',
+      'server.listeners',
+      'directory.type',
+      'auth.totp.digits',
+      'regulation.user.maxFailures',
+      'log.level',
+    ]) {
+      assert.ok(paths.includes(expected), `${expected} missing from ${JSON.stringify(problems, null, 1)}`);
+    }
+    const port = problems.find((p) => p.path === 'server.listen[0].port');
+    assert.match(port?.message ?? '', /<= 65535.*'99999'/);
+    assert.match(
+      problems.find((p) => p.path === 'server.listeners')?.message ?? '',
+      /renamed to 'server.listen'/,
+    );
+    assert.match(problems.find((p) => p.path === 'directory.type')?.message ?? '', /one of 'file', 'ldap'/);
+  });
+
+  test('semantic mistakes are reported with key paths too', () => {
+    const problems = problemsOf(`
+server:
+  trustedProxies: [10.0.0.0/99, not-an-ip, 192.0.2.1]
+store:
+  encryptionKey: ${KEY}
+directory:
+  type: ldap
+`);
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['directory.ldap', 'server.trustedProxies[0]', 'server.trustedProxies[1]'],
+    );
+  });
+
+  test('secrets come from env: and file: references, and a missing one names its key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mfa-config-'));
+    writeFileSync(join(dir, 'bind.secret'), 's3cret-from-file\n');
+    writeFileSync(join(dir, 'users.yaml'), 'users: []\n');
+    const text = `
+store:
+  encryptionKey: env:MFA_KEY
+directory:
+  type: ldap
+  ldap:
+    servers: [ldap://127.0.0.1:389]
+    bindDn: cn=svc
+    bindPassword: file:bind.secret
+    baseDn: dc=example,dc=test
+`;
+    writeFileSync(join(dir, 'config.yaml'), text);
+    const config = loadConfig(join(dir, 'config.yaml'), { MFA_KEY: KEY });
+    assert.equal(config.store.encryptionKey, KEY);
+    assert.equal(config.directory.ldap?.bindPassword, 's3cret-from-file');
+    const problems = problemsOf(text.replace('file:bind.secret', 'file:/nonexistent/secret'));
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['store.encryptionKey', 'directory.ldap.bindPassword'],
+    );
+    assert.match(problems[0]?.message ?? '', /MFA_KEY, which is not set/);
+  });
+
+  test('a secret value never appears in an error message', () => {
+    const problems = problemsOf(`
+store:
+  encryptionKey: 12345
+directory:
+  type: file
+  file: { path: u.yaml }
+`);
+    assert.equal(problems[0]?.path, 'store.encryptionKey');
+    assert.doesNotMatch(problems[0]?.message ?? '', /12345/);
+  });
+
+  test('YAML syntax errors and duplicate keys are refused', () => {
+    assert.equal(problemsOf('server: [unclosed')[0]?.path, '(yaml)');
+    assert.equal(problemsOf(`${minimal}\nstore: {}\n`)[0]?.path, '(yaml)');
+  });
+
+  test('demo secrets on 0.0.0.0 are refused', () => {
+    const demo = loadConfig(new URL('../../config/demo.yaml', import.meta.url).pathname, {});
+    assert.deepEqual(demoSecretProblems(demo), [], 'the demo itself is on loopback');
+    const exposed = structuredClone(demo) as typeof demo;
+    (exposed.server.listen as Array<{ host: string; port: number }>)[0] = { host: '0.0.0.0', port: 8080 };
+    const problems = demoSecretProblems(exposed);
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['store.encryptionKey'],
+    );
+    assert.match(problems[0]?.message ?? '', /server\.listen\[0\]\.host = 0\.0\.0\.0/);
+  });
+
+  test('the demo secret list holds the demo file inline secrets', () => {
+    assert.ok(demoSecretValues().size >= 1);
+  });
+});
