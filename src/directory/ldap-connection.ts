@@ -194,23 +194,26 @@ export class ServiceConnection {
   private closed = false;
   private readonly config: LdapConfig;
   private readonly open: SessionOpener;
+  private readonly logger: LdapLogger | undefined;
 
-  constructor(config: LdapConfig, open: SessionOpener) {
+  constructor(config: LdapConfig, open: SessionOpener, logger?: LdapLogger) {
     this.config = config;
     this.open = open;
+    this.logger = logger;
   }
 
   /**
    * Runs `operation` on the service connection. Transport failures become `directory.unavailable`; when
    * the connection was an old one, the operation is first retried once on a new connection, because the
-   * server may have closed it (idle timeout) just before we used it.
+   * server may have closed it (idle timeout) just before we used it. LDAP results and our own errors
+   * thrown by `operation` leave the connection in place.
    */
   async run<T>(operation: (session: LdapSession) => Promise<T>): Promise<T> {
     const { session, reused } = await this.acquire();
     try {
       return await operation(session);
     } catch (error) {
-      if (isLdapResult(error)) throw error;
+      if (isLdapResult(error) || isMfaError(error)) throw error;
       this.discard(session);
       if (!reused || isTimeout(error)) throw unavailable(session.url, error);
     }
@@ -218,7 +221,7 @@ export class ServiceConnection {
     try {
       return await operation(fresh);
     } catch (error) {
-      if (isLdapResult(error)) throw error;
+      if (isLdapResult(error) || isMfaError(error)) throw error;
       this.discard(fresh);
       throw unavailable(fresh.url, error);
     }
@@ -251,6 +254,7 @@ export class ServiceConnection {
       throw closedError();
     }
     this.session = session;
+    this.logger?.info?.({ server: session.url }, 'LDAP service connection opened');
     return session;
   }
 

@@ -20,13 +20,21 @@ function parseParams(text: string, factorId: string): TotpParams {
   const value = JSON.parse(text) as Partial<Record<keyof TotpParams, unknown>>;
   const { algorithm, digits, period } = value;
   const validAlgorithm = TOTP_ALGORITHMS.find((a) => a === algorithm);
-  if (!validAlgorithm || (digits !== 6 && digits !== 7 && digits !== 8) || typeof period !== 'number' || period <= 0) {
+  if (
+    !validAlgorithm ||
+    (digits !== 6 && digits !== 7 && digits !== 8) ||
+    typeof period !== 'number' ||
+    period <= 0
+  ) {
     throw new Error(`store: factor ${factorId} has invalid TOTP params`);
   }
   return { algorithm: validAlgorithm, digits, period };
 }
 
-export function createFactorsRepo(db: Kysely<Database>, deps: { secretBox: SecretBox; random: Random }): FactorStore {
+export function createFactorsRepo(
+  db: Kysely<Database>,
+  deps: { secretBox: SecretBox; random: Random },
+): FactorStore {
   const { secretBox, random } = deps;
 
   function toFactor(row: Selectable<FactorsTable>): TotpFactor {
@@ -56,7 +64,11 @@ export function createFactorsRepo(db: Kysely<Database>, deps: { secretBox: Secre
 
     async addTotpFactor(userId, label, secret, params, at) {
       const id = timeOrderedId(at, random);
-      const stored: TotpParams = { algorithm: params.algorithm, digits: params.digits, period: params.period };
+      const stored: TotpParams = {
+        algorithm: params.algorithm,
+        digits: params.digits,
+        period: params.period,
+      };
       await db
         .insertInto('factors')
         .values({
@@ -71,7 +83,15 @@ export function createFactorsRepo(db: Kysely<Database>, deps: { secretBox: Secre
           last_used_at: null,
         })
         .execute();
-      return { ...stored, id, userId, label, secret: new Uint8Array(secret), lastTimeStep: null, createdAt: at };
+      return {
+        ...stored,
+        id,
+        userId,
+        label,
+        secret: new Uint8Array(secret),
+        lastTimeStep: null,
+        createdAt: at,
+      };
     },
 
     async removeFactors(userId) {

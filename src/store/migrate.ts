@@ -1,5 +1,6 @@
 // Brings the schema up to date with the bundled migrations; idempotent, and loud when one fails.
-import { type Kysely, Migrator } from 'kysely';
+import type { Kysely } from 'kysely';
+import { Migrator } from 'kysely/migration';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 

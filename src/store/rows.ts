@@ -32,7 +32,9 @@ export function parseStringList(text: string, column: string): string[] {
 export function parseJsonObject(text: string | null, column: string): Record<string, unknown> | null {
   if (text === null) return null;
   const value: unknown = JSON.parse(text);
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return value as Record<string, unknown>;
+  }
   throw new Error(`store: ${column} is not a JSON object`);
 }
 

@@ -59,7 +59,10 @@ export function createSecretBox(key: Uint8Array): SecretBox {
       decipher.setAAD(Buffer.from(aad, 'utf8'));
       decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
       try {
-        const plain = Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]);
+        const plain = Buffer.concat([
+          decipher.update(body.subarray(0, body.length - TAG_BYTES)),
+          decipher.final(),
+        ]);
         return new Uint8Array(plain);
       } catch {
         throw decryptionFailed('wrong key, altered value, or a value sealed for another row');

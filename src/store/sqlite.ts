@@ -20,7 +20,9 @@ export function openSqliteDatabase(options: SqliteOptions): Kysely<Database> {
     sqlite.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs))}`);
     if (!inMemory) {
       const mode = sqlite.pragma('journal_mode = WAL', { simple: true });
-      if (String(mode).toLowerCase() !== 'wal') throw new Error(`could not switch ${options.path} to WAL (got ${String(mode)})`);
+      if (String(mode).toLowerCase() !== 'wal') {
+        throw new Error(`could not switch ${options.path} to WAL (got ${String(mode)})`);
+      }
     }
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');

@@ -12,7 +12,14 @@ import {
   type UserStore,
 } from '../core/ports.ts';
 import { timeOrderedId } from '../core/random.ts';
-import { canonicalUsername, escapeLike, isUniqueViolation, oneOf, parseStringList, toMillis } from './rows.ts';
+import {
+  canonicalUsername,
+  escapeLike,
+  isUniqueViolation,
+  oneOf,
+  parseStringList,
+  toMillis,
+} from './rows.ts';
 import type { Database, UsersTable } from './schema.ts';
 
 function toUser(row: Selectable<UsersTable>): UserRecord {
@@ -23,7 +30,8 @@ function toUser(row: Selectable<UsersTable>): UserRecord {
     displayName: row.display_name,
     email: row.email,
     phones: parseStringList(row.phones, 'users.phones'),
-    defaultMethod: row.default_method === null ? null : oneOf(METHODS, row.default_method, 'users.default_method'),
+    defaultMethod:
+      row.default_method === null ? null : oneOf(METHODS, row.default_method, 'users.default_method'),
     language: row.language,
     status: oneOf(USER_STATUSES, row.status, 'users.status'),
     pinHash: row.pin_hash,
@@ -99,7 +107,9 @@ export function createUsersRepo(db: Kysely<Database>, random: Random): UserStore
         .onConflict((oc) => oc.doNothing())
         .executeTakeFirst();
       if (result.numInsertedOrUpdatedRows === 0n) {
-        throw new MfaError('user.exists', { detail: `username '${record.username}' or its unique id is taken` });
+        throw new MfaError('user.exists', {
+          detail: `username '${record.username}' or its unique id is taken`,
+        });
       }
       return record;
     },
@@ -107,9 +117,16 @@ export function createUsersRepo(db: Kysely<Database>, random: Random): UserStore
     async updateUser(id, patch, at) {
       let row: Selectable<UsersTable> | undefined;
       try {
-        row = await db.updateTable('users').set(toUpdate(patch, at)).where('id', '=', id).returningAll().executeTakeFirst();
+        row = await db
+          .updateTable('users')
+          .set(toUpdate(patch, at))
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirst();
       } catch (error) {
-        if (isUniqueViolation(error)) throw new MfaError('user.exists', { detail: 'username or unique id is taken', cause: error });
+        if (isUniqueViolation(error)) {
+          throw new MfaError('user.exists', { detail: 'username or unique id is taken', cause: error });
+        }
         throw error;
       }
       if (!row) throw new MfaError('user.not_found', { detail: `user id ${id}` });

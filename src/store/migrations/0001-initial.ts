@@ -1,6 +1,7 @@
 // Migration 0001: the initial schema. Portable to PostgreSQL: TEXT ids made in code, bigint
 // milliseconds, integer 0/1 booleans, JSON as TEXT, no dialect-specific column features.
-import type { Kysely, Migration } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { Migration } from 'kysely/migration';
 
 // A migration must not depend on today's Database type (it describes the schema as it was), so
 // it takes an untyped instance; the schema builder needs no table types.
@@ -52,7 +53,11 @@ async function createBypassesAndAnswers(db: AnyDb): Promise<void> {
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .addColumn('used_at', 'bigint')
     .execute();
-  await db.schema.createIndex('bypasses_user_id_idx').on('bypasses').columns(['user_id', 'expires_at']).execute();
+  await db.schema
+    .createIndex('bypasses_user_id_idx')
+    .on('bypasses')
+    .columns(['user_id', 'expires_at'])
+    .execute();
   await db.schema
     .createTable('security_answers')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -110,9 +115,17 @@ async function createAuditEvents(db: AnyDb): Promise<void> {
     .addColumn('application', 'text')
     .addColumn('details', 'text')
     .execute();
-  await db.schema.createIndex('audit_events_username_at_idx').on('audit_events').columns(['username', 'at']).execute();
+  await db.schema
+    .createIndex('audit_events_username_at_idx')
+    .on('audit_events')
+    .columns(['username', 'at'])
+    .execute();
   await db.schema.createIndex('audit_events_at_idx').on('audit_events').column('at').execute();
-  await db.schema.createIndex('audit_events_type_at_idx').on('audit_events').columns(['type', 'at']).execute();
+  await db.schema
+    .createIndex('audit_events_type_at_idx')
+    .on('audit_events')
+    .columns(['type', 'at'])
+    .execute();
 }
 
 const TABLES = [

@@ -1,5 +1,5 @@
 // The ordered list of migrations, imported explicitly (no folder scanning), and its provider.
-import type { Migration, MigrationProvider } from 'kysely';
+import type { Migration, MigrationProvider } from 'kysely/migration';
 import { initial } from './0001-initial.ts';
 
 /** Names sort in the order they must run; a released migration is never edited, only followed. */

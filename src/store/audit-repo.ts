@@ -1,0 +1,66 @@
+// The audit log table: append-only inserts with time-ordered ids, queried by user, type and time.
+import type { Kysely, Selectable } from 'kysely';
+import {
+  AUDIT_OUTCOMES,
+  type AuditStore,
+  CHANNELS,
+  type Random,
+  type StoredAuditEvent,
+} from '../core/ports.ts';
+import { timeOrderedId } from '../core/random.ts';
+import { canonicalUsername, oneOf, parseJsonObject, toMillis } from './rows.ts';
+import type { AuditEventsTable, Database } from './schema.ts';
+
+export const DEFAULT_AUDIT_LIMIT = 1000;
+
+function toEvent(row: Selectable<AuditEventsTable>): StoredAuditEvent {
+  return {
+    id: row.id,
+    at: toMillis(row.at),
+    type: row.type,
+    outcome: oneOf(AUDIT_OUTCOMES, row.outcome, 'audit_events.outcome'),
+    channel: oneOf(CHANNELS, row.channel, 'audit_events.channel'),
+    username: row.username,
+    clientAddress: row.client_address,
+    reason: row.reason,
+    actor: row.actor,
+    application: row.application,
+    details: parseJsonObject(row.details, 'audit_events.details'),
+  };
+}
+
+export function createAuditRepo(db: Kysely<Database>, random: Random): AuditStore {
+  return {
+    async appendAudit(event) {
+      await db
+        .insertInto('audit_events')
+        .values({
+          id: timeOrderedId(event.at, random),
+          at: event.at,
+          type: event.type,
+          outcome: event.outcome,
+          channel: event.channel,
+          // Stored canonical so that a query finds "Alice" and "alice " as the same user.
+          username: event.username === null ? null : canonicalUsername(event.username),
+          client_address: event.clientAddress,
+          reason: event.reason,
+          actor: event.actor,
+          application: event.application,
+          details: event.details === null ? null : JSON.stringify(event.details),
+        })
+        .execute();
+    },
+
+    async queryAudit(query) {
+      let select = db.selectFrom('audit_events').selectAll().orderBy('at').orderBy('id');
+      if (query.username !== undefined) {
+        select = select.where('username', '=', canonicalUsername(query.username));
+      }
+      if (query.type !== undefined) select = select.where('type', '=', query.type);
+      if (query.since !== undefined) select = select.where('at', '>=', query.since);
+      if (query.until !== undefined) select = select.where('at', '<=', query.until);
+      const rows = await select.limit(query.limit ?? DEFAULT_AUDIT_LIMIT).execute();
+      return rows.map(toEvent);
+    },
+  };
+}

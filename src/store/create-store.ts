@@ -1,0 +1,48 @@
+// Assembles the SQL store from its repositories over one Kysely instance (SQLite today, PostgreSQL later).
+import { type Kysely, sql } from 'kysely';
+import type {
+  AuditStore,
+  ChallengeStore,
+  FactorStore,
+  Random,
+  RegulationStore,
+  UserStore,
+} from '../core/ports.ts';
+import { createAuditRepo } from './audit-repo.ts';
+import { createChallengesRepo } from './challenges-repo.ts';
+import { createFactorsRepo } from './factors-repo.ts';
+import { createRegulationRepo } from './regulation-repo.ts';
+import type { Database } from './schema.ts';
+import type { SecretBox } from './secret-box.ts';
+import { createUsersRepo } from './users-repo.ts';
+
+export type Store = UserStore &
+  FactorStore &
+  ChallengeStore &
+  RegulationStore &
+  AuditStore & {
+    close(): Promise<void>;
+    /** A cheap round trip for health checks. */
+    ping(): Promise<void>;
+  };
+
+export interface StoreDeps {
+  secretBox: SecretBox;
+  random: Random;
+}
+
+export function createSqlStore(db: Kysely<Database>, deps: StoreDeps): Store {
+  return {
+    ...createUsersRepo(db, deps.random),
+    ...createFactorsRepo(db, deps),
+    ...createChallengesRepo(db),
+    ...createRegulationRepo(db),
+    ...createAuditRepo(db, deps.random),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}

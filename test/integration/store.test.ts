@@ -1,0 +1,399 @@
+// The SQL store on a real SQLite file: migrations, users and factors, secrets at rest, the TOTP
+// replay guard across connections, challenges, regulation counters and the audit log.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { type TestContext, test } from 'node:test';
+import { sql } from 'kysely';
+import { isMfaError } from '../../src/core/errors.ts';
+import type { AuditEvent, NewUser, TotpParams } from '../../src/core/ports.ts';
+import { systemRandom } from '../../src/core/random.ts';
+import { base32Encode } from '../../src/core/secrets/base32.ts';
+import { createSqlStore } from '../../src/store/create-store.ts';
+import { migrateToLatest } from '../../src/store/migrate.ts';
+import { createSecretBox } from '../../src/store/secret-box.ts';
+import { openSqliteDatabase } from '../../src/store/sqlite.ts';
+
+const T0 = Date.UTC(2025, 0, 1);
+const PARAMS: TotpParams = { algorithm: 'sha1', digits: 6, period: 30 };
+const key = new Uint8Array(randomBytes(32));
+
+async function tempDbPath(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mfa-store-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return path.join(dir, 'nested', 'store.db');
+}
+
+async function openStore(dbPath: string) {
+  const db = openSqliteDatabase({ path: dbPath, busyTimeoutMs: 5000 });
+  await migrateToLatest(db);
+  return { db, store: createSqlStore(db, { secretBox: createSecretBox(key), random: systemRandom }) };
+}
+
+async function freshStore(t: TestContext) {
+  const opened = await openStore(await tempDbPath(t));
+  t.after(() => opened.store.close());
+  return opened;
+}
+
+function newUser(username: string, extra: Partial<NewUser> = {}): NewUser {
+  return {
+    username,
+    uniqueId: null,
+    displayName: null,
+    email: null,
+    phones: [],
+    defaultMethod: null,
+    language: null,
+    status: 'enabled',
+    pinHash: null,
+    fromDirectory: false,
+    ...extra,
+  };
+}
+
+function auditEvent(extra: Partial<AuditEvent>): AuditEvent {
+  const base: AuditEvent = {
+    at: T0,
+    type: 'auth.primary',
+    outcome: 'success',
+    channel: 'web',
+    username: null,
+    clientAddress: '192.0.2.1',
+    reason: null,
+    actor: null,
+    application: null,
+    details: null,
+  };
+  return { ...base, ...extra };
+}
+
+test('migrations run twice change nothing', async (t) => {
+  const dbPath = await tempDbPath(t);
+  const db = openSqliteDatabase({ path: dbPath, busyTimeoutMs: 5000 });
+  t.after(() => db.destroy());
+  const dump = async () =>
+    (
+      await sql<{
+        type: string;
+        name: string;
+        sql: string | null;
+      }>`select type, name, sql from sqlite_master order by type, name`.execute(db)
+    ).rows;
+  assert.deepEqual(await migrateToLatest(db), { applied: ['0001-initial'] });
+  const first = await dump();
+  assert.ok(first.some((row) => row.name === 'audit_events_username_at_idx'));
+  assert.deepEqual(await migrateToLatest(db), { applied: [] });
+  assert.deepEqual(await dump(), first);
+  const pragmas = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(db);
+  assert.equal(pragmas.rows[0]?.journal_mode, 'wal');
+});
+
+test('users are created, found canonically, updated and listed', async (t) => {
+  const { store } = await freshStore(t);
+  const alice = await store.createUser(
+    newUser('  Alice ', {
+      uniqueId: 'guid-a',
+      displayName: 'Alice Liddell',
+      email: 'alice@example.test',
+      phones: ['+15550001'],
+      defaultMethod: 'totp',
+      fromDirectory: true,
+    }),
+    T0,
+  );
+  assert.equal(alice.username, 'alice');
+  assert.deepEqual(await store.findUserByName('ALICE'), alice);
+  assert.deepEqual(await store.findUserByUniqueId('guid-a'), alice);
+  assert.deepEqual(await store.getUser(alice.id), alice);
+  assert.equal(await store.findUserByName('bob'), undefined);
+
+  await assert.rejects(store.createUser(newUser('alice'), T0), (e) => isMfaError(e, 'user.exists'));
+  await assert.rejects(store.createUser(newUser('other', { uniqueId: 'guid-a' }), T0), (e) =>
+    isMfaError(e, 'user.exists'),
+  );
+
+  const updated = await store.updateUser(
+    alice.id,
+    { status: 'disabled', phones: [], displayName: null, fromDirectory: false },
+    T0 + 5,
+  );
+  assert.deepEqual(updated, {
+    ...alice,
+    status: 'disabled',
+    phones: [],
+    displayName: null,
+    fromDirectory: false,
+    updatedAt: T0 + 5,
+  });
+  await assert.rejects(store.updateUser('missing', { status: 'enabled' }, T0), (e) =>
+    isMfaError(e, 'user.not_found'),
+  );
+
+  const bob = await store.createUser(newUser('bob', { email: 'Bob_Smith@example.test' }), T0 + 1);
+  await assert.rejects(store.updateUser(bob.id, { username: 'ALICE' }, T0), (e) =>
+    isMfaError(e, 'user.exists'),
+  );
+  assert.deepEqual(
+    (await store.listUsers()).map((u) => u.username),
+    ['alice', 'bob'],
+  );
+  assert.deepEqual(
+    (await store.listUsers({ status: 'disabled' })).map((u) => u.username),
+    ['alice'],
+  );
+  assert.deepEqual(
+    (await store.listUsers({ search: 'BOB_s' })).map((u) => u.username),
+    ['bob'],
+  );
+  assert.deepEqual(
+    (await store.listUsers({ search: '%' })).map((u) => u.username),
+    [],
+  );
+  assert.deepEqual(
+    (await store.listUsers({ limit: 1 })).map((u) => u.username),
+    ['alice'],
+  );
+});
+
+test('TOTP factors are added, listed with their seed, and removed', async (t) => {
+  const { store } = await freshStore(t);
+  const user = await store.createUser(newUser('carol'), T0);
+  const seed = new Uint8Array(randomBytes(20));
+  const added = await store.addTotpFactor(user.id, 'phone', seed, { ...PARAMS, digits: 8 }, T0);
+  await store.addTotpFactor(user.id, 'tablet', new Uint8Array(randomBytes(20)), PARAMS, T0 + 1);
+  const listed = await store.listTotpFactors(user.id);
+  assert.equal(listed.length, 2);
+  assert.deepEqual(listed[0], added);
+  assert.deepEqual(listed[0]?.secret, seed);
+  assert.equal(listed[0]?.digits, 8);
+  assert.deepEqual(await store.listTotpFactors('nobody'), []);
+  assert.equal(await store.removeFactors(user.id), 2);
+  assert.deepEqual(await store.listTotpFactors(user.id), []);
+});
+
+test('a TOTP seed is not readable in the database file', async (t) => {
+  const dbPath = await tempDbPath(t);
+  const { db, store } = await openStore(dbPath);
+  const seed = new Uint8Array(randomBytes(20));
+  const user = await store.createUser(newUser('dave'), T0);
+  const factor = await store.addTotpFactor(user.id, 'phone', seed, PARAMS, T0);
+  const stored = await db
+    .selectFrom('factors')
+    .select('secret_enc')
+    .where('id', '=', factor.id)
+    .executeTakeFirstOrThrow();
+  assert.match(stored.secret_enc, /^v1\./);
+
+  const needles = [
+    Buffer.from(seed),
+    Buffer.from(base32Encode(seed)),
+    Buffer.from(Buffer.from(seed).toString('hex')),
+  ];
+  const assertAbsent = async (label: string) => {
+    for (const file of [dbPath, `${dbPath}-wal`]) {
+      if (!existsSync(file)) continue;
+      const bytes = await readFile(file);
+      for (const needle of needles)
+        assert.equal(bytes.indexOf(needle), -1, `${label}: seed found in ${path.basename(file)}`);
+    }
+  };
+  await assertAbsent('while open');
+  await store.close();
+  await assertAbsent('after close');
+  const reopened = await openStore(dbPath);
+  t.after(() => reopened.store.close());
+  assert.deepEqual((await reopened.store.listTotpFactors(user.id))[0]?.secret, seed);
+});
+
+test('a sealed seed moved to another row does not decrypt', async (t) => {
+  const { db, store } = await freshStore(t);
+  const eve = await store.createUser(newUser('eve'), T0);
+  const frank = await store.createUser(newUser('frank'), T0);
+  const eveFactor = await store.addTotpFactor(eve.id, 'phone', new Uint8Array(randomBytes(20)), PARAMS, T0);
+  const frankFactor = await store.addTotpFactor(
+    frank.id,
+    'phone',
+    new Uint8Array(randomBytes(20)),
+    PARAMS,
+    T0,
+  );
+  const { secret_enc } = await db
+    .selectFrom('factors')
+    .select('secret_enc')
+    .where('id', '=', eveFactor.id)
+    .executeTakeFirstOrThrow();
+  await db.updateTable('factors').set({ secret_enc }).where('id', '=', frankFactor.id).execute();
+  await assert.rejects(store.listTotpFactors(frank.id), /decryption failed/);
+  // Moving the row to another user breaks it too: the user id is part of the binding.
+  await db.updateTable('factors').set({ user_id: frank.id }).where('id', '=', eveFactor.id).execute();
+  await assert.rejects(store.listTotpFactors(frank.id), /decryption failed/);
+});
+
+test('a TOTP time step is accepted once', async (t) => {
+  const { store } = await freshStore(t);
+  const user = await store.createUser(newUser('gina'), T0);
+  const factor = await store.addTotpFactor(user.id, 'phone', new Uint8Array(randomBytes(20)), PARAMS, T0);
+  assert.equal(await store.acceptTimeStep(factor.id, 1000, T0), true);
+  assert.equal(await store.acceptTimeStep(factor.id, 1000, T0 + 1), false);
+  assert.equal(await store.acceptTimeStep(factor.id, 999, T0 + 2), false);
+  assert.equal(await store.acceptTimeStep(factor.id, 1001, T0 + 3), true);
+  assert.equal(await store.acceptTimeStep('missing', 5000, T0), false);
+  assert.equal((await store.listTotpFactors(user.id))[0]?.lastTimeStep, 1001);
+});
+
+test('two connections racing on the same time step accept it once', async (t) => {
+  const dbPath = await tempDbPath(t);
+  const first = await openStore(dbPath);
+  t.after(() => first.store.close());
+  const second = await openStore(dbPath);
+  t.after(() => second.store.close());
+  const user = await first.store.createUser(newUser('hank'), T0);
+  const factor = await first.store.addTotpFactor(
+    user.id,
+    'phone',
+    new Uint8Array(randomBytes(20)),
+    PARAMS,
+    T0,
+  );
+  for (let step = 2000; step < 2010; step++) {
+    const attempts = Array.from({ length: 40 }, (_, i) =>
+      (i % 2 === 0 ? first : second).store.acceptTimeStep(factor.id, step, T0 + i),
+    );
+    const accepted = (await Promise.all(attempts)).filter(Boolean).length;
+    assert.equal(accepted, 1, `step ${step}`);
+  }
+});
+
+test('a challenge counts attempts up to its cap and is consumed once', async (t) => {
+  const { store } = await freshStore(t);
+  const user = await store.createUser(newUser('ivy'), T0);
+  const challenge = {
+    id: 'ch-1',
+    userId: user.id,
+    username: user.username,
+    channel: 'radius' as const,
+    clientAddress: '192.0.2.7',
+    method: 'totp' as const,
+    maxAttempts: 3,
+    createdAt: T0,
+    expiresAt: T0 + 60_000,
+  };
+  await store.createChallenge(challenge);
+  assert.deepEqual(await store.getChallenge('ch-1'), { ...challenge, attempts: 0 });
+  const counts = await Promise.all([1, 2, 3, 4, 5].map(() => store.countChallengeAttempt('ch-1')));
+  assert.deepEqual(counts.toSorted(), [1, 2, 3, undefined, undefined]);
+  assert.equal((await store.getChallenge('ch-1'))?.attempts, 3);
+  assert.equal(await store.countChallengeAttempt('missing'), undefined);
+  assert.equal(await store.consumeChallenge('ch-1'), true);
+  assert.equal(await store.consumeChallenge('ch-1'), false);
+  assert.equal(await store.getChallenge('ch-1'), undefined);
+
+  await store.createChallenge({ ...challenge, id: 'old', expiresAt: T0 + 10 });
+  await store.createChallenge({ ...challenge, id: 'new', userId: null, expiresAt: T0 + 100 });
+  assert.equal(await store.deleteExpiredChallenges(T0 + 10), 1);
+  assert.equal((await store.getChallenge('new'))?.userId, null);
+});
+
+test('a regulation window restarts when expired and locks at the limit', async (t) => {
+  const { store } = await freshStore(t);
+  const window = 60_000;
+  const ban = 300_000;
+  assert.deepEqual(await store.addFailure('user:a', T0, window, 3, ban), {
+    failures: 1,
+    windowStart: T0,
+    lockedUntil: null,
+  });
+  assert.deepEqual(await store.addFailure('user:a', T0 + 1000, window, 3, ban), {
+    failures: 2,
+    windowStart: T0,
+    lockedUntil: null,
+  });
+  // The window expired: counting starts again from this failure.
+  assert.deepEqual(await store.addFailure('user:a', T0 + window, window, 3, ban), {
+    failures: 1,
+    windowStart: T0 + window,
+    lockedUntil: null,
+  });
+  await store.addFailure('user:a', T0 + window + 1, window, 3, ban);
+  const locked = await store.addFailure('user:a', T0 + window + 2, window, 3, ban);
+  assert.deepEqual(locked, { failures: 3, windowStart: T0 + window, lockedUntil: T0 + window + 2 + ban });
+  assert.deepEqual(await store.getCounter('user:a'), locked);
+  assert.deepEqual(await store.listLocked(T0 + window + 3), [{ subject: 'user:a', ...locked }]);
+  assert.deepEqual(await store.listLocked(T0 + window + 2 + ban), []);
+  // A new window while still banned keeps the ban.
+  const later = await store.addFailure('user:a', T0 + 3 * window, window, 3, ban);
+  assert.deepEqual(later, { failures: 1, windowStart: T0 + 3 * window, lockedUntil: locked.lockedUntil });
+
+  assert.deepEqual(await store.addFailure('addr:x', T0, window, 1, ban), {
+    failures: 1,
+    windowStart: T0,
+    lockedUntil: T0 + ban,
+  });
+  const concurrent = await Promise.all(
+    Array.from({ length: 20 }, () => store.addFailure('addr:y', T0, window, 100, ban)),
+  );
+  assert.equal(Math.max(...concurrent.map((c) => c.failures)), 20);
+  assert.equal(await store.clearCounter('user:a'), true);
+  assert.equal(await store.clearCounter('user:a'), false);
+  assert.equal(await store.getCounter('user:a'), undefined);
+});
+
+test('the audit log is queried by user, type and time', async (t) => {
+  const { store } = await freshStore(t);
+  await store.appendAudit(
+    auditEvent({ at: T0 + 30, username: 'Alice', type: 'auth.second_factor', details: { factor: 'totp' } }),
+  );
+  await store.appendAudit(
+    auditEvent({ at: T0 + 10, username: 'alice', outcome: 'failure', reason: 'auth.invalid_credentials' }),
+  );
+  await store.appendAudit(
+    auditEvent({ at: T0 + 20, username: 'bob', channel: 'radius', application: 'vpn' }),
+  );
+  await store.appendAudit(
+    auditEvent({ at: T0 + 20, username: null, type: 'directory.import', actor: 'admin', outcome: 'info' }),
+  );
+
+  const all = await store.queryAudit({});
+  assert.deepEqual(
+    all.map((e) => e.at),
+    [T0 + 10, T0 + 20, T0 + 20, T0 + 30],
+  );
+  assert.equal(new Set(all.map((e) => e.id)).size, 4);
+  const alice = await store.queryAudit({ username: ' ALICE' });
+  assert.deepEqual(
+    alice.map((e) => [e.at, e.outcome, e.reason]),
+    [
+      [T0 + 10, 'failure', 'auth.invalid_credentials'],
+      [T0 + 30, 'success', null],
+    ],
+  );
+  assert.deepEqual(alice[1]?.details, { factor: 'totp' });
+  assert.deepEqual(
+    (await store.queryAudit({ type: 'directory.import' })).map((e) => e.actor),
+    ['admin'],
+  );
+  assert.deepEqual(
+    (await store.queryAudit({ since: T0 + 15, until: T0 + 25 })).map((e) => e.at),
+    [T0 + 20, T0 + 20],
+  );
+  assert.deepEqual(
+    (await store.queryAudit({ limit: 1 })).map((e) => e.at),
+    [T0 + 10],
+  );
+  const bob = await store.queryAudit({ username: 'bob' });
+  assert.deepEqual(bob, [
+    {
+      ...auditEvent({ at: T0 + 20, username: 'bob', channel: 'radius', application: 'vpn' }),
+      id: bob[0]?.id,
+    },
+  ]);
+});
+
+test('ping answers on an open store', async (t) => {
+  const { store } = await freshStore(t);
+  await store.ping();
+});
