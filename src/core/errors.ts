@@ -68,6 +68,7 @@ export const ERROR_CATALOGUE = {
   },
   'user.not_found': { httpStatus: 404, radius: 'reject', expose: true, message: 'No such user.' },
   'user.exists': { httpStatus: 409, radius: 'reject', expose: true, message: 'The user already exists.' },
+  not_found: { httpStatus: 404, radius: 'drop', expose: true, message: 'Not found.' },
   'input.invalid': { httpStatus: 400, radius: 'drop', expose: true, message: 'The input is not valid.' },
   'config.invalid': {
     httpStatus: 500,
