@@ -9,6 +9,7 @@ const PEERS = [
   { pkg: 'slapd', bin: '/usr/sbin/slapd' },
   { pkg: 'ldap-utils', bin: '/usr/bin/ldapsearch' },
   { pkg: 'oathtool', bin: '/usr/bin/oathtool' },
+  { pkg: 'openssl', bin: '/usr/bin/openssl' },
 ];
 
 function ensurePeers(): void {

@@ -31,7 +31,9 @@ export function isLdapResult(error: unknown): error is ResultCodeError {
   return error instanceof ResultCodeError;
 }
 
+/** ldapts' result errors often carry no text beyond the code, so their name is kept. */
 export function describeError(error: unknown): string {
+  if (isLdapResult(error)) return `${error.name}: ${error.message.trim()}`;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -88,7 +90,9 @@ async function openSession(
     timeout: config.timeoutMs,
     // ldapts gets the socket we opened, and only once: left to itself it would silently reconnect a
     // dropped connection, unbound, and our searches would then run anonymously.
-    ...(target.secure ? { createSecureConnection: handOverOnce(socket) } : { createConnection: handOverOnce(socket) }),
+    ...(target.secure
+      ? { createSecureConnection: handOverOnce(socket) }
+      : { createConnection: handOverOnce(socket) }),
   });
   const session: LdapSession = {
     client,
@@ -96,8 +100,9 @@ async function openSession(
     // Watching the raw socket ourselves: after StartTLS ldapts no longer notices that the server closed it.
     isOpen: () => open && client.isConnected,
     close: async () => {
+      // Unbinding a connection the server already closed would only wait for a timeout.
+      if (open) await withDeadline(client.unbind(), CLOSE_TIMEOUT_MS).catch(() => undefined);
       open = false;
-      await withDeadline(client.unbind(), CLOSE_TIMEOUT_MS).catch(() => undefined);
       socket.destroy();
     },
   };
@@ -152,7 +157,7 @@ function connectSocket(target: ServerUrl, tlsOptions: tls.ConnectionOptions, tim
       reject(new Error(`connect timed out after ${timeoutMs} ms`));
     }, timeoutMs);
     // Stays until ldapts replaces the error listeners with its own, so an early error never goes unhandled.
-    socket.once('error', (error) => {
+    socket.on('error', (error) => {
       clearTimeout(timer);
       socket.destroy();
       reject(error);

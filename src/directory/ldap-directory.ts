@@ -35,10 +35,16 @@ interface ResolvedUser {
   groupDns: string[];
 }
 
-interface FoundUser {
+interface FoundEntry {
   entry: EntryReader;
   /** The server that found the entry: the user's bind goes there first, so replication lag cannot bite. */
   url: string;
+}
+
+/** What a username search found: the entry when exactly one matched, and how many did. */
+interface Lookup {
+  found: FoundEntry | undefined;
+  matches: number;
 }
 
 /**
@@ -51,11 +57,12 @@ interface FoundUser {
 export function createLdapDirectory(config: LdapConfig, deps: LdapDirectoryDeps): Directory {
   const openSession = createSessionOpener(config, deps);
   const service = new ServiceConnection(config, openSession, deps.logger);
-  const userFilter = parseTrustedFilter(config.userFilter, configInvalid('ldap.userFilter'));
+  const userFilter = parseTrustedFilter(config.userFilter, configInvalid('directory.ldap.userFilter'));
+  if (config.groups.mode === 'search') checkGroupFilter(config.groups.filter);
   const searchAttributes = requestedAttributes(config);
   const binaryAttributes = spellingsOf(config.attributes.uniqueId);
 
-  const search = async (baseDn: string, options: SearchOptions): Promise<FoundUser[]> =>
+  const search = async (baseDn: string, options: SearchOptions): Promise<FoundEntry[]> =>
     service.run(async (session) => {
       try {
         const result = await session.client.search(baseDn, options);
@@ -76,15 +83,15 @@ export function createLdapDirectory(config: LdapConfig, deps: LdapDirectoryDeps)
       ...limits,
     });
 
-  /** The one entry whose username attribute equals `username`; undefined for none or several. */
-  const findEntry = async (username: string): Promise<FoundUser | undefined> => {
+  /** The entry whose username attribute equals `username`; several matches count as none. */
+  const lookUp = async (username: string): Promise<Lookup> => {
     const filter = userByName(userFilter, config.usernameAttribute, username);
     const found = await searchUsers(config.baseDn, filter, { sizeLimit: USER_SIZE_LIMIT });
     if (found.length > 1) {
       deps.logger?.warn({ username, matches: found.length }, 'LDAP username is ambiguous; refused');
-      return undefined;
+      return { found: undefined, matches: found.length };
     }
-    return found[0];
+    return { found: found[0], matches: found.length };
   };
 
   const groupsOf = async (entry: EntryReader): Promise<Array<{ name: string; dn: string }>> => {
@@ -127,7 +134,8 @@ export function createLdapDirectory(config: LdapConfig, deps: LdapDirectoryDeps)
       if (name === undefined) throw invalidCredentials('the username is empty or malformed');
       // An empty password would be an unauthenticated bind, which many directories accept.
       if (password.length === 0) throw invalidCredentials('empty password');
-      const found = await findEntry(name);
+      const { found, matches } = await lookUp(name);
+      if (matches > 1) throw invalidCredentials('ambiguous username: several entries match');
       if (!found) throw invalidCredentials('unknown user');
       await verifyPassword(openSession, config, found, password);
       const resolved = await resolve(found.entry, name);
@@ -138,10 +146,11 @@ export function createLdapDirectory(config: LdapConfig, deps: LdapDirectoryDeps)
     async findUser(username) {
       const name = acceptableUsername(username);
       if (name === undefined) return undefined;
-      const found = await findEntry(name);
+      const { found } = await lookUp(name);
       return found && (await resolve(found.entry, name))?.user;
     },
 
+    /** `query.filter` is LDAP filter syntax from an administrator (import options), not user input. */
     async listUsers(query: DirectoryUserQuery = {}) {
       const baseDn = query.baseDn ?? config.import.baseDn ?? config.baseDn;
       const extra = parseTrustedFilter(query.filter, inputInvalid('filter'));
@@ -169,7 +178,7 @@ export function createLdapDirectory(config: LdapConfig, deps: LdapDirectoryDeps)
  * service connection keeps its identity. Any refusal is a failed sign-in; the server's words go to
  * the operator detail only.
  */
-async function verifyPassword(open: SessionOpener, config: LdapConfig, found: FoundUser, password: string) {
+async function verifyPassword(open: SessionOpener, config: LdapConfig, found: FoundEntry, password: string) {
   const servers = distinct([found.url, ...config.servers]);
   const session = await open(servers);
   try {
@@ -192,6 +201,11 @@ function acceptableUsername(username: string): string | undefined {
   return trimmed;
 }
 
+/** Fails at start-up, not at the first sign-in, when the configured group filter cannot be parsed. */
+function checkGroupFilter(template: string): void {
+  groupsOfMember(template, 'cn=check');
+}
+
 function isMemberOf({ user, groupDns }: ResolvedUser, group: string): boolean {
   const wanted = group.trim().toLowerCase();
   if (user.groups.some((name) => name.toLowerCase() === wanted)) return true;
@@ -200,7 +214,10 @@ function isMemberOf({ user, groupDns }: ResolvedUser, group: string): boolean {
 
 /** Case and the spaces around separators do not matter when comparing DNs. */
 function normalizeDn(dn: string): string {
-  return dn.trim().toLowerCase().replace(/\s*([,=+])\s*/g, '$1');
+  return dn
+    .trim()
+    .toLowerCase()
+    .replace(/\s*([,=+])\s*/g, '$1');
 }
 
 function requestedAttributes(config: LdapConfig): string[] {
@@ -226,7 +243,11 @@ function spellingsOf(attribute: string): string[] {
   return distinct([attribute, attribute.toLowerCase(), ...same]);
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  map: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {

@@ -90,8 +90,10 @@ function indexOfUnescaped(text: string, stops: string[]): number {
 
 /** Undoes `\,`-style escapes and `\2C`-style hex escapes (runs of them form UTF-8 sequences). */
 function unescapeDnValue(value: string): string {
-  return value.replace(/(?:\\[0-9a-fA-F]{2})+|\\(.)/gs, (match, escaped: string | undefined) =>
-    escaped ?? Buffer.from(match.replaceAll('\\', ''), 'hex').toString('utf8'),
+  return value.replace(
+    /(?:\\[0-9a-fA-F]{2})+|\\(.)/gs,
+    (match, escaped: string | undefined) =>
+      escaped ?? Buffer.from(match.replaceAll('\\', ''), 'hex').toString('utf8'),
   );
 }
 

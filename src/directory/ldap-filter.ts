@@ -34,6 +34,9 @@ export function userByName(userFilter: Filter | undefined, attribute: string, us
 /** The configured group filter with `{dn}` replaced by the user's DN, escaped as a filter value. */
 export function groupsOfMember(template: string, userDn: string): Filter {
   const text = template.replaceAll('{dn}', Filter.escape(userDn));
-  const filter = parseTrustedFilter(text, (detail) => new MfaError('config.invalid', { detail }));
+  const filter = parseTrustedFilter(
+    text,
+    (detail) => new MfaError('config.invalid', { detail, field: 'directory.ldap.groups.filter' }),
+  );
   return filter ?? FilterParser.parseString('(objectClass=*)');
 }

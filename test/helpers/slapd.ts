@@ -73,6 +73,8 @@ export interface SlapdOptions {
   ldif?: string;
   /** Also listen on ldaps:// and offer StartTLS, with a throw-away CA. */
   tls?: boolean;
+  /** slapd's `idletimeout`: it closes client connections idle for this long (seconds). */
+  idleTimeoutSeconds?: number;
 }
 
 export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdHandle> {
@@ -81,7 +83,7 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<SlapdHandl
     await mkdir(path.join(folder, 'data'));
     const tls = options.tls ? await createCertificates(folder) : undefined;
     const configFile = path.join(folder, 'slapd.conf');
-    await writeFile(configFile, slapdConfig(folder, tls));
+    await writeFile(configFile, slapdConfig(folder, tls, options.idleTimeoutSeconds));
     const ldif = options.ldif ?? (await readFile(path.join(FIXTURES, 'directory.ldif'), 'utf8'));
     await writeFile(path.join(folder, 'directory.ldif'), ldif);
     await run(SLAPADD, ['-q', '-f', configFile, '-l', path.join(folder, 'directory.ldif')]);
@@ -126,7 +128,7 @@ class SlapdProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private log = '';
-  private readonly probePorts = new Set<number>();
+  private readonly probeLines = new Set<string>();
   private readonly configFile: string;
 
   constructor(configFile: string) {
@@ -156,11 +158,14 @@ class SlapdProcess {
     const logStart = this.log.length;
     const urls = [`ldap://127.0.0.1:${this.port}/`];
     if (this.tlsPort) urls.push(`ldaps://127.0.0.1:${this.tlsPort}/`);
-    // `-d stats` keeps slapd in the foreground (so it is our child and dies with us) and logs to stderr.
+    // `-d stats` keeps slapd in the foreground, as our child process, and logs connections and operations.
     const child = spawn(SLAPD, ['-h', urls.join(' '), '-f', this.configFile, '-d', 'stats'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
+    // A test run that ends without stop() (a crash, a forgotten after hook) must not leave slapd behind.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
     const append = (chunk: Buffer) => {
       this.log += chunk.toString('utf8');
     };
@@ -168,6 +173,7 @@ class SlapdProcess {
     child.stderr?.on('data', append);
     this.exited = new Promise((resolve) => {
       child.once('exit', () => {
+        process.removeListener('exit', killOnExit);
         if (this.child === child) this.child = undefined;
         resolve();
       });
@@ -179,26 +185,32 @@ class SlapdProcess {
     const child = this.child;
     if (!child) return;
     child.kill('SIGTERM');
-    const stopped = await Promise.race([this.exited.then(() => true), delay(STOP_TIMEOUT_MS, false)]);
-    if (!stopped) {
-      child.kill('SIGKILL');
-      await this.exited;
-    }
+    const forceful = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    await this.exited;
+    clearTimeout(forceful);
   }
 
   async settledLog(): Promise<string> {
-    const probePort = await this.probe();
-    const marker = `ACCEPT from IP=127.0.0.1:${probePort} `;
-    await waitFor(() => this.log.includes(marker), READY_TIMEOUT_MS, `slapd to log the probe ${marker}`);
-    const upToProbe = this.log.slice(0, this.log.indexOf(marker));
-    return withoutProbes(upToProbe, this.probePorts);
+    const probeEnd = await this.probe();
+    return withoutLines(this.log.slice(0, probeEnd), this.probeLines);
   }
 
-  /** A connection of our own, left out of the log we hand out. */
+  /**
+   * Opens and closes a connection of our own and waits until slapd logs its ACCEPT, which comes after
+   * everything slapd logged for operations already answered. Returns where that line ends in the log;
+   * the line itself is left out of what tests see.
+   */
   private async probe(): Promise<number> {
-    const probePort = await openProbe(this.port);
-    this.probePorts.add(probePort);
-    return probePort;
+    const from = this.log.length;
+    const marker = `ACCEPT from IP=127.0.0.1:${await openProbe(this.port)} `;
+    const lineEnd = () => {
+      const at = this.log.indexOf(marker, from);
+      return at === -1 ? -1 : this.log.indexOf('\n', at);
+    };
+    await waitFor(() => lineEnd() !== -1, READY_TIMEOUT_MS, `slapd to log ${marker}`);
+    const end = lineEnd();
+    this.probeLines.add(this.log.slice(this.log.lastIndexOf('\n', end - 1) + 1, end));
+    return end;
   }
 
   private async waitUntilReady(child: ChildProcess, logStart: number): Promise<void> {
@@ -207,11 +219,19 @@ class SlapdProcess {
       if (this.child !== child) {
         throw new SlapdStartError(`slapd exited during start-up:\n${this.log.slice(logStart)}`);
       }
-      if (this.log.includes('slapd starting', logStart) && (await this.probe().catch(() => false))) return;
+      const answers =
+        this.log.includes('slapd starting', logStart) &&
+        (await this.probe().then(
+          () => true,
+          () => false,
+        ));
+      if (answers) return;
       await delay(50);
     }
     await this.stop();
-    throw new SlapdStartError(`slapd did not answer within ${READY_TIMEOUT_MS} ms:\n${this.log.slice(logStart)}`);
+    throw new SlapdStartError(
+      `slapd did not answer within ${READY_TIMEOUT_MS} ms:\n${this.log.slice(logStart)}`,
+    );
   }
 }
 
@@ -223,7 +243,11 @@ function isAddressInUse(error: unknown): boolean {
   return error instanceof SlapdStartError && /Address already in use|errno=98/.test(error.message);
 }
 
-function slapdConfig(folder: string, certs: Certificates | undefined): string {
+function slapdConfig(
+  folder: string,
+  certs: Certificates | undefined,
+  idleTimeout: number | undefined,
+): string {
   const tlsLines = certs
     ? [
         `TLSCACertificateFile ${certs.caFile}`,
@@ -240,6 +264,7 @@ function slapdConfig(folder: string, certs: Certificates | undefined): string {
     `argsfile ${path.join(folder, 'slapd.args')}`,
     'modulepath /usr/lib/ldap',
     'moduleload back_mdb',
+    ...(idleTimeout ? [`idletimeout ${idleTimeout}`] : []),
     ...tlsLines,
     'database mdb',
     `suffix "${BASE_DN}"`,
@@ -249,6 +274,8 @@ function slapdConfig(folder: string, certs: Certificates | undefined): string {
     'maxsize 16777216',
     'index objectClass eq',
     'index uid,sAMAccountName,userPrincipalName,mail eq',
+    // Like AD's MaxPageSize: pages of up to 1000 entries, as many pages as the client asks for.
+    `limits dn.exact="${SERVICE_DN}" size.soft=1000 size.hard=1000 size.pr=1000 size.prtotal=unlimited`,
     // Anonymous may only authenticate; the service account reads everything; users read themselves.
     'access to attrs=userPassword',
     '  by anonymous auth',
@@ -275,7 +302,17 @@ async function createCertificates(folder: string): Promise<Certificates> {
   // -subj on the command line, so that openssl never prompts.
   const ca = ['-subj', '/CN=mfa-gateway test CA', '-days', '2'];
   await openssl('req', '-x509', ...ecKey, ...ca, '-keyout', file('ca.key'), '-out', file('ca.pem'));
-  await openssl('req', '-new', ...ecKey, '-subj', '/CN=localhost', '-keyout', file('server.key'), '-out', file('server.csr'));
+  await openssl(
+    'req',
+    '-new',
+    ...ecKey,
+    '-subj',
+    '/CN=localhost',
+    '-keyout',
+    file('server.key'),
+    '-out',
+    file('server.csr'),
+  );
   await writeFile(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
   await openssl(
     'x509',
@@ -322,10 +359,10 @@ function openProbe(port: number): Promise<number> {
   });
 }
 
-function withoutProbes(log: string, probePorts: ReadonlySet<number>): string {
+function withoutLines(log: string, lines: ReadonlySet<string>): string {
   return log
     .split('\n')
-    .filter((line) => !probePorts.has(Number(/ ACCEPT from IP=127\.0\.0\.1:(\d+) /.exec(line)?.[1])))
+    .filter((line) => !lines.has(line))
     .join('\n');
 }
 
