@@ -5,7 +5,7 @@ import { ERROR_CATALOGUE, MfaError, SIGN_IN_FAILED, toMfaError } from '../../src
 
 test('the catalogue and the README error table list the same codes with the same mapping', () => {
   const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const rows = [...readme.matchAll(/^\| `([a-z_.]+)` \| (\d{3}) \| (\w+) \| (.+) \|$/gm)];
+  const rows = [...readme.matchAll(/^\| `([a-z_.]+)` *\| (\d{3}) *\| (\w+) *\| (.+?) *\|$/gm)];
   const documented = Object.fromEntries(
     rows.map((m) => [m[1], { status: Number(m[2]), radius: m[3], shown: m[4] }]),
   );
