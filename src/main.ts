@@ -71,7 +71,10 @@ export async function buildServices(
   const random = options.random ?? systemRandom;
   const store = await openStore(config, random);
   const directory = buildDirectory(config, clock, logger);
-  const audit = createAuditLog({ store, logger });
+  // Audit lines reach the JSON log whatever the level, so a quiet log still feeds the SIEM.
+  const auditLogger =
+    logger.level === 'silent' ? logger : logger.child({ component: 'audit' }, { level: 'info' });
+  const audit = createAuditLog({ store, logger: auditLogger });
   const regulator = createRegulator({ store, clock, audit, settings: config.regulation });
   const { totp, challenge } = config.auth;
   const verifyTotp = createTotpVerifier({ factors: store, clock, window: totp.window });

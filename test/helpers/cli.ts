@@ -63,7 +63,7 @@ directory:
   type: file
   file: { path: users.yaml }
 log:
-  level: warn
+  level: silent
 ${options.extra ?? ''}`,
   );
   if (options.usersFile) writeFileSync(join(dir, 'users.yaml'), options.usersFile);

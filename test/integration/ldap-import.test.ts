@@ -25,7 +25,7 @@ directory:
     connectTimeoutMs: 2000
     timeoutMs: 4000
 log:
-  level: warn
+  level: silent
 ${extra}`;
 }
 

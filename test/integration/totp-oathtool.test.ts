@@ -6,7 +6,7 @@ import { createFixedClock } from '../../src/core/clock.ts';
 import { createTotpVerifier } from '../../src/core/factors/totp.ts';
 import { systemRandom } from '../../src/core/random.ts';
 import { base32Encode } from '../../src/core/secrets/base32.ts';
-import { createMemoryStore } from '../helpers/memory-ports.ts';
+import { createMemoryStore, newUser } from '../helpers/memory-ports.ts';
 
 function oathtool(seed: Uint8Array, at: number, algorithm: string, digits: number): string {
   const time = new Date(at)
@@ -26,21 +26,7 @@ for (const algorithm of ['sha1', 'sha256', 'sha512'] as const) {
       const at = Date.UTC(2026, 10, 23, 9, 41, 17);
       const store = createMemoryStore();
       const clock = createFixedClock(at);
-      const user = await store.createUser(
-        {
-          username: 'alice',
-          uniqueId: null,
-          displayName: null,
-          email: null,
-          phones: [],
-          defaultMethod: 'totp',
-          language: null,
-          status: 'enabled',
-          pinHash: null,
-          fromDirectory: false,
-        },
-        at,
-      );
+      const user = await store.createUser(newUser('alice'), at);
       const seed = systemRandom.bytes(20);
       await store.addTotpFactor(user.id, 'app', seed, { algorithm, digits, period: 30 }, at);
       const verify = createTotpVerifier({ factors: store, clock, window: 1 });

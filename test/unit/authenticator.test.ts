@@ -39,6 +39,12 @@ describe('authentication flow', () => {
     const second = f.store.events.find((e) => e.type === 'auth.second_factor');
     assert.equal(second?.clientAddress, WEB.clientAddress);
     assert.equal(second?.channel, 'web');
+    const logged = f.logged.map((line) => (line as { audit: { type: string } }).audit.type);
+    assert.deepEqual(
+      logged.slice(-2),
+      ['auth.primary', 'auth.second_factor'],
+      'the JSON log carries the same events',
+    );
   });
 
   test('unknown user and wrong password are indistinguishable, and both wait the timing floor', async () => {

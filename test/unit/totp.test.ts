@@ -4,7 +4,7 @@ import { generate } from 'otplib';
 import { createFixedClock } from '../../src/core/clock.ts';
 import { createTotpVerifier, totpUri } from '../../src/core/factors/totp.ts';
 import { base32Decode, base32Encode } from '../../src/core/secrets/base32.ts';
-import { createMemoryStore } from '../helpers/memory-ports.ts';
+import { createMemoryStore, newUser } from '../helpers/memory-ports.ts';
 
 // RFC 6238 appendix B: the seeds are the ASCII strings below, 8 digits.
 const SEEDS = {
@@ -28,21 +28,7 @@ async function verifierAt(
 ) {
   const store = createMemoryStore();
   const clock = createFixedClock(seconds * 1000);
-  const user = await store.createUser(
-    {
-      username: 'alice',
-      uniqueId: null,
-      displayName: null,
-      email: null,
-      phones: [],
-      defaultMethod: 'totp',
-      language: null,
-      status: 'enabled',
-      pinHash: null,
-      fromDirectory: false,
-    },
-    clock.now(),
-  );
+  const user = await store.createUser(newUser('alice'), clock.now());
   await store.addTotpFactor(user.id, 'app', SEEDS[algorithm], { algorithm, digits, period: 30 }, clock.now());
   return { verify: createTotpVerifier({ factors: store, clock, window: 1 }), userId: user.id, clock };
 }
