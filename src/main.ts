@@ -4,15 +4,10 @@ import pino, { type Logger } from 'pino';
 import { demoSecretProblems } from './config/demo-guard.ts';
 import { ConfigError } from './config/load.ts';
 import type { Config } from './config/schema.ts';
-import { createAuditLog } from './core/audit/audit-log.ts';
-import { createAuthenticator } from './core/auth/authenticator.ts';
 import { systemClock } from './core/clock.ts';
-import { createTotpVerifier } from './core/factors/totp.ts';
+import { type Core, createCore } from './core/create-core.ts';
 import type { Clock, Directory, Random } from './core/ports.ts';
 import { systemRandom } from './core/random.ts';
-import { createRegulator, type Regulator } from './core/regulation/regulator.ts';
-import { createDirectoryImport } from './core/users/directory-import.ts';
-import { createUserAdmin } from './core/users/user-admin.ts';
 import { createLdapDirectory } from './directory/ldap-directory.ts';
 import { createUsersFileDirectory } from './directory/users-file.ts';
 import { buildHttpServer } from './http/server.ts';
@@ -28,10 +23,10 @@ export interface Services {
   random: Random;
   store: Store;
   directory: Directory;
-  regulator: Regulator;
-  authenticator: ReturnType<typeof createAuthenticator>;
-  userAdmin: ReturnType<typeof createUserAdmin>;
-  importUsers: ReturnType<typeof createDirectoryImport>;
+  regulator: Core['regulator'];
+  authenticator: Core['authenticator'];
+  userAdmin: Core['userAdmin'];
+  importUsers: Core['importUsers'];
   close(): Promise<void>;
 }
 
@@ -74,28 +69,20 @@ export async function buildServices(
   // Audit lines reach the JSON log whatever the level, so a quiet log still feeds the SIEM.
   const auditLogger =
     logger.level === 'silent' ? logger : logger.child({ component: 'audit' }, { level: 'info' });
-  const audit = createAuditLog({ store, logger: auditLogger });
-  const regulator = createRegulator({ store, clock, audit, settings: config.regulation });
   const { totp, challenge } = config.auth;
-  const verifyTotp = createTotpVerifier({ factors: store, clock, window: totp.window });
-  const authenticator = createAuthenticator({
-    directory,
-    users: store,
-    challenges: store,
-    verifyTotp,
-    regulator,
-    audit,
-    clock,
-    random,
-    settings: {
-      requireUserMatch: config.auth.requireUserMatch,
-      primaryMinDurationMs: config.auth.primaryMinDurationMs,
-      challengeTtlSeconds: challenge.ttlSeconds,
-      maxAttempts: challenge.maxAttempts,
+  const { regulator, authenticator, userAdmin, importUsers } = createCore(
+    { directory, store, auditLogger, clock, random },
+    {
+      auth: {
+        requireUserMatch: config.auth.requireUserMatch,
+        primaryMinDurationMs: config.auth.primaryMinDurationMs,
+        challengeTtlSeconds: challenge.ttlSeconds,
+        maxAttempts: challenge.maxAttempts,
+      },
+      totp,
+      regulation: config.regulation,
     },
-  });
-  const userAdmin = createUserAdmin({ users: store, factors: store, regulator, audit, clock, random, totp });
-  const importUsers = createDirectoryImport({ directory, users: store, audit, clock });
+  );
   return {
     config,
     logger,

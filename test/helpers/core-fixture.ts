@@ -1,12 +1,11 @@
 // Builds the core's services over in-memory ports and a fixed clock, with named personas.
-import { createAuditLog } from '../../src/core/audit/audit-log.ts';
-import { type AuthSettings, createAuthenticator } from '../../src/core/auth/authenticator.ts';
+import type { AuthSettings } from '../../src/core/auth/authenticator.ts';
 import { createFixedClock } from '../../src/core/clock.ts';
-import { createTotpVerifier, type TotpSettings } from '../../src/core/factors/totp.ts';
+import { createCore } from '../../src/core/create-core.ts';
+import type { TotpSettings } from '../../src/core/factors/totp.ts';
 import type { RequestContext } from '../../src/core/ports.ts';
 import { systemRandom } from '../../src/core/random.ts';
-import { createRegulator, type RegulationSettings } from '../../src/core/regulation/regulator.ts';
-import { createUserAdmin } from '../../src/core/users/user-admin.ts';
+import type { RegulationSettings } from '../../src/core/regulation/regulator.ts';
 import { createMemoryDirectory, createMemoryStore } from './memory-ports.ts';
 
 /** 2026-11-23T12:00:00Z, on a 30-second step boundary. */
@@ -38,42 +37,23 @@ export function coreFixture(
     { username: 'dave', password: 'dave-pw', uniqueId: 'guid-dave', phones: [], groups: [] },
   ]);
   const logged: object[] = [];
-  const audit = createAuditLog({ store, logger: { info: (o) => logged.push(o) } });
   const regulation: RegulationSettings = {
     enabled: true,
     user: { maxFailures: 3, windowSeconds: 300, banSeconds: 900 },
     address: { maxFailures: 10, windowSeconds: 300, banSeconds: 900 },
     ...overrides.regulation,
   };
-  const regulator = createRegulator({ store, clock, audit, settings: regulation });
-  const verifyTotp = createTotpVerifier({ factors: store, clock, window: TOTP.window });
-  const settings: AuthSettings = {
+  const auth: AuthSettings = {
     requireUserMatch: 'reject',
     primaryMinDurationMs: 300,
     challengeTtlSeconds: 300,
     maxAttempts: 3,
     ...overrides.auth,
   };
-  const authenticator = createAuthenticator({
-    directory,
-    users: store,
-    challenges: store,
-    verifyTotp,
-    regulator,
-    audit,
-    clock,
-    random: systemRandom,
-    settings,
-  });
-  const userAdmin = createUserAdmin({
-    users: store,
-    factors: store,
-    regulator,
-    audit,
-    clock,
-    random: systemRandom,
-    totp: TOTP,
-  });
+  const { regulator, verifyTotp, authenticator, userAdmin } = createCore(
+    { directory, store, auditLogger: { info: (o) => logged.push(o) }, clock, random: systemRandom },
+    { auth, totp: TOTP, regulation },
+  );
   const admin = { actor: 'cli:root', channel: 'cli' as const, clientAddress: 'local' };
   return { clock, store, directory, logged, regulator, verifyTotp, authenticator, userAdmin, admin };
 }

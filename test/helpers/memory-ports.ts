@@ -22,22 +22,6 @@ import type {
   UserStore,
 } from '../../src/core/ports.ts';
 
-/** A plain enabled user, local to the store. */
-export function newUser(username: string): NewUser {
-  return {
-    username,
-    uniqueId: null,
-    displayName: null,
-    email: null,
-    phones: [],
-    defaultMethod: 'totp',
-    language: null,
-    status: 'enabled',
-    pinHash: null,
-    fromDirectory: false,
-  };
-}
-
 export type MemoryStore = UserStore &
   FactorStore &
   ChallengeStore &

@@ -6,11 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { LdapConfig } from '../../src/config/schema.ts';
 import { systemClock } from '../../src/core/clock.ts';
-import { isMfaError, type MfaError } from '../../src/core/errors.ts';
+import { isMfaError } from '../../src/core/errors.ts';
 import type { Directory } from '../../src/core/ports.ts';
 import { createLdapDirectory } from '../../src/directory/ldap-directory.ts';
 import { firstRdnValue, formatGuid } from '../../src/directory/ldap-entry.ts';
 import { type SlapdHandle, startSlapd, TEST_USERS } from '../helpers/slapd.ts';
+import { failure } from '../helpers/users.ts';
 
 const TIMEOUT = { timeout: 30_000 };
 const ALICE_GUID = '7a3b5c1d-2e4f-4a6b-8c9d-0e1f2a3b4c5d';
@@ -47,16 +48,6 @@ function directoryFor(config: LdapConfig): Directory {
   const directory = createLdapDirectory(config, { clock: systemClock });
   opened.push(directory);
   return directory;
-}
-
-async function failure(promise: Promise<unknown>): Promise<MfaError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isMfaError(error)) return error;
-    throw error;
-  }
-  assert.fail('expected an MfaError');
 }
 
 /** A port on 127.0.0.1 with nothing listening (refuses connections). */

@@ -9,13 +9,14 @@ import path from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { sql } from 'kysely';
 import { isMfaError } from '../../src/core/errors.ts';
-import type { AuditEvent, NewUser, TotpParams } from '../../src/core/ports.ts';
+import type { AuditEvent, TotpParams } from '../../src/core/ports.ts';
 import { systemRandom } from '../../src/core/random.ts';
 import { base32Encode } from '../../src/core/secrets/base32.ts';
 import { createSqlStore } from '../../src/store/create-store.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import { createSecretBox } from '../../src/store/secret-box.ts';
 import { openSqliteDatabase } from '../../src/store/sqlite.ts';
+import { newUser } from '../helpers/users.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
 const PARAMS: TotpParams = { algorithm: 'sha1', digits: 6, period: 30 };
@@ -37,22 +38,6 @@ async function freshStore(t: TestContext) {
   const opened = await openStore(await tempDbPath(t));
   t.after(() => opened.store.close());
   return opened;
-}
-
-function newUser(username: string, extra: Partial<NewUser> = {}): NewUser {
-  return {
-    username,
-    uniqueId: null,
-    displayName: null,
-    email: null,
-    phones: [],
-    defaultMethod: null,
-    language: null,
-    status: 'enabled',
-    pinHash: null,
-    fromDirectory: false,
-    ...extra,
-  };
 }
 
 function auditEvent(extra: Partial<AuditEvent>): AuditEvent {

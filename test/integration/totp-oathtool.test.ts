@@ -6,7 +6,8 @@ import { createFixedClock } from '../../src/core/clock.ts';
 import { createTotpVerifier } from '../../src/core/factors/totp.ts';
 import { systemRandom } from '../../src/core/random.ts';
 import { base32Encode } from '../../src/core/secrets/base32.ts';
-import { createMemoryStore, newUser } from '../helpers/memory-ports.ts';
+import { createMemoryStore } from '../helpers/memory-ports.ts';
+import { newUser } from '../helpers/users.ts';
 
 function oathtool(seed: Uint8Array, at: number, algorithm: string, digits: number): string {
   const time = new Date(at)

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { generate } from 'otplib';
-import { isMfaError, type MfaError, SIGN_IN_FAILED } from '../../src/core/errors.ts';
+import { SIGN_IN_FAILED } from '../../src/core/errors.ts';
 import { base32Decode } from '../../src/core/secrets/base32.ts';
 import { ATTACKER, coreFixture, WEB } from '../helpers/core-fixture.ts';
+import { failure } from '../helpers/users.ts';
 
 async function enrolled(fixture: ReturnType<typeof coreFixture>, username = 'alice') {
   await fixture.userAdmin.add({ username }, fixture.admin);
@@ -11,16 +12,6 @@ async function enrolled(fixture: ReturnType<typeof coreFixture>, username = 'ali
   const seed = base32Decode(enrollment.secretBase32);
   const codeAt = (ms: number) => generate({ secret: seed, epoch: Math.floor(ms / 1000) });
   return { codeAt, code: () => codeAt(fixture.clock.now()) };
-}
-
-async function failure(promise: Promise<unknown>): Promise<MfaError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isMfaError(error)) return error;
-    throw error;
-  }
-  assert.fail('expected the sign-in to fail');
 }
 
 describe('authentication flow', () => {

@@ -4,7 +4,8 @@ import { generate } from 'otplib';
 import { createFixedClock } from '../../src/core/clock.ts';
 import { createTotpVerifier, totpUri } from '../../src/core/factors/totp.ts';
 import { base32Decode, base32Encode } from '../../src/core/secrets/base32.ts';
-import { createMemoryStore, newUser } from '../helpers/memory-ports.ts';
+import { createMemoryStore } from '../helpers/memory-ports.ts';
+import { newUser } from '../helpers/users.ts';
 
 // RFC 6238 appendix B: the seeds are the ASCII strings below, 8 digits.
 const SEEDS = {

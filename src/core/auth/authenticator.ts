@@ -81,10 +81,6 @@ export function createAuthenticator(deps: AuthDeps) {
       ...fields,
     });
 
-  async function checkPassword(username: string, password: string): Promise<DirectoryUser> {
-    return directory.authenticate(username, password);
-  }
-
   async function findStoreUser(
     directoryUser: DirectoryUser,
     username: string,
@@ -134,13 +130,13 @@ export function createAuthenticator(deps: AuthDeps) {
     const username = canonicalUsername(rawUsername);
     try {
       await regulator.assertAllowed(username, ctx);
-      const directoryUser = await checkPassword(rawUsername.trim(), password).catch(
-        async (error: unknown) => {
+      const directoryUser = await directory
+        .authenticate(rawUsername.trim(), password)
+        .catch(async (error: unknown) => {
           // An outage is not the user's failure: it must not lock them out.
           if (!isMfaError(error, 'directory.unavailable')) await regulator.recordFailure(username, ctx);
           throw error;
-        },
-      );
+        });
       const user = await findStoreUser(directoryUser, username);
       if (!user) {
         if (settings.requireUserMatch === 'reject') throw new MfaError('auth.user_not_enrolled');

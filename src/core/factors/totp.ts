@@ -36,9 +36,10 @@ export function createTotpVerifier(deps: { factors: FactorStore; clock: Clock; w
     const userFactors = await factors.listTotpFactors(userId);
     if (userFactors.length === 0) return { ok: false, reason: 'no_factor' };
     const candidate = code.replace(/\s+/g, '');
+    const fits = (factor: TotpFactor) => candidate.length === factor.digits && /^\d+$/.test(candidate);
     let replayed = false;
     for (const factor of userFactors) {
-      if (!new RegExp(`^\\d{${factor.digits}}$`).test(candidate)) continue;
+      if (!fits(factor)) continue;
       const timeStep = await matchStep(factor, candidate);
       if (timeStep === undefined) continue;
       // The conditional update is the replay guard: atomic, so two racing requests cannot both win.
@@ -47,8 +48,7 @@ export function createTotpVerifier(deps: { factors: FactorStore; clock: Clock; w
       replayed = true;
     }
     if (replayed) return { ok: false, reason: 'replayed' };
-    const wellFormed = userFactors.some((f) => new RegExp(`^\\d{${f.digits}}$`).test(candidate));
-    return { ok: false, reason: wellFormed ? 'wrong_code' : 'malformed' };
+    return { ok: false, reason: userFactors.some(fits) ? 'wrong_code' : 'malformed' };
   };
 }
 
