@@ -24,6 +24,7 @@ export interface Services {
   store: Store;
   directory: Directory;
   regulator: Core['regulator'];
+  sessions: Core['sessions'];
   authenticator: Core['authenticator'];
   userAdmin: Core['userAdmin'];
   importUsers: Core['importUsers'];
@@ -70,7 +71,7 @@ export async function buildServices(
   const auditLogger =
     logger.level === 'silent' ? logger : logger.child({ component: 'audit' }, { level: 'info' });
   const { totp, challenge } = config.auth;
-  const { regulator, authenticator, userAdmin, importUsers } = createCore(
+  const { regulator, sessions, authenticator, userAdmin, importUsers } = createCore(
     { directory, store, auditLogger, clock, random },
     {
       auth: {
@@ -81,6 +82,7 @@ export async function buildServices(
       },
       totp,
       regulation: config.regulation,
+      sessionMaxAgeSeconds: config.gateway.session.maxAgeSeconds,
     },
   );
   return {
@@ -91,6 +93,7 @@ export async function buildServices(
     store,
     directory,
     regulator,
+    sessions,
     authenticator,
     userAdmin,
     importUsers,

@@ -70,6 +70,13 @@ function resolvePaths(config: Config, base: string): void {
   config.store.sqlite.path = abs(config.store.sqlite.path);
   if (config.directory.file) config.directory.file.path = abs(config.directory.file.path);
   if (config.directory.ldap?.caFile) config.directory.ldap.caFile = abs(config.directory.ldap.caFile);
+  for (const listener of config.server.listen) {
+    if (listener.tls) {
+      listener.tls.certFile = abs(listener.tls.certFile);
+      listener.tls.keyFile = abs(listener.tls.keyFile);
+    }
+  }
+  if (config.gateway.denialPage) config.gateway.denialPage = abs(config.gateway.denialPage);
 }
 
 export function deepFreeze<T>(value: T): Readonly<T> {

@@ -19,6 +19,18 @@ export const ListenerSchema = Type.Object(
     /** Address to bind: an IP literal (127.0.0.1, ::1, 0.0.0.0, ::) or a host name. */
     host: Type.String({ minLength: 1, description: 'address to bind' }),
     port: Port,
+    /** Serve HTTPS with this certificate and key (PEM files). Without it the listener is plain HTTP. */
+    tls: Type.Optional(
+      Type.Object(
+        {
+          certFile: Type.String({ minLength: 1 }),
+          keyFile: Type.String({ minLength: 1 }),
+        },
+        closed,
+      ),
+    ),
+    /** A plain listener that only redirects to HTTPS on this port (the browser keeps the host name). */
+    redirectToHttpsPort: Type.Optional(Port),
   },
   closed,
 );
@@ -183,12 +195,133 @@ export const LogSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+export const POLICIES = ['bypass', 'one_factor', 'two_factor', 'deny'] as const;
+export const APP_AUTH_MODES = ['form', 'basic', 'form-intercept'] as const;
+
+const Networks = (description: string) =>
+  Type.Array(Type.String({ minLength: 1 }), { default: [], description });
+
+export const AppSchema = Type.Object(
+  {
+    /** Shown in audit events, pages and the explain output. */
+    name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }),
+    match: Type.Object(
+      {
+        /** Host names (lower case; `name:port` to match one port only). Empty: any host. */
+        hosts: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        /** Matches this path and everything below it, on a segment boundary (`/app` matches `/app/x`, not `/apple`). */
+        pathPrefix: Type.String({ pattern: '^/', default: '/' }),
+      },
+      { ...closed, default: {} },
+    ),
+    /** Where allowed requests go: `http(s)://host:port` with an optional base path. Not needed for `deny`. */
+    upstream: Type.Optional(Type.String({ pattern: '^https?://' })),
+    policy: Type.Enum(POLICIES, { default: 'two_factor' }),
+    /** When either list is set, only these users (names) or members of these groups may use the app. */
+    users: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    groups: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    /** Networks (IPs or CIDRs) whose requests need fewer factors, on top of `gateway.trustedNetworks`. */
+    trustedNetworks: Networks('per-app trusted networks'),
+    /** What a trusted network skips: `second_factor` (the password is still asked) or `both`. */
+    trustedNetworkSkips: Type.Enum(['second_factor', 'both'], { default: 'second_factor' }),
+    /** `form`: the gateway's sign-in pages; `basic`: HTTP Basic; `form-intercept`: the app's own login form. */
+    auth: Type.Enum(APP_AUTH_MODES, { default: 'form' }),
+    /** Identity headers added for the app. Client-sent copies are always removed. */
+    headers: Type.Object(
+      {
+        user: Type.String({ minLength: 1, default: 'Remote-User' }),
+        groups: Type.String({ minLength: 1, default: 'Remote-Groups' }),
+        email: Type.String({ minLength: 1, default: 'Remote-Email' }),
+        name: Type.String({ minLength: 1, default: 'Remote-Name' }),
+      },
+      { ...closed, default: {} },
+    ),
+    /** Send the app the client's Host header (true) or the upstream's. */
+    preserveHost: Type.Boolean({ default: true }),
+    /** Basic mode: pass the client's Authorization header upstream (off: the app never sees the password). */
+    passAuthorization: Type.Boolean({ default: false }),
+    /** Tunnel WebSocket and other upgrades to the app after the same session check. */
+    websocket: Type.Boolean({ default: true }),
+    /** For `auth: form-intercept`: the app's login form submission. */
+    formIntercept: Type.Optional(
+      Type.Object(
+        {
+          path: Type.String({ pattern: '^/' }),
+          method: Type.Enum(['POST', 'GET'], { default: 'POST' }),
+          usernameField: Type.String({ minLength: 1, default: 'username' }),
+          passwordField: Type.String({ minLength: 1, default: 'password' }),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+);
+
+export const GatewaySchema = Type.Object(
+  {
+    /** Protected apps, evaluated in order: the first match wins, no match is denied. */
+    apps: Type.Array(AppSchema, { default: [] }),
+    /** Azure's "Trusted IPs": requests from these networks skip the second factor on every app. */
+    trustedNetworks: Networks('trusted networks for every app'),
+    /** A user in the store with no second factor: `enroll` sends them to /enroll, `deny` shows the denial page. */
+    noSecondFactor: Type.Enum(['enroll', 'deny'], { default: 'enroll' }),
+    session: Type.Object(
+      {
+        /** Cookie name; `__Host-` is put in front on HTTPS. */
+        cookieName: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'mfa_session' }),
+        /** Signed-in users are asked again after this long without a request (sliding). */
+        idleTimeoutSeconds: Type.Integer({ minimum: 60, default: 1800 }),
+        /** ... and after this long in any case. */
+        maxAgeSeconds: Type.Integer({ minimum: 60, default: 43200 }),
+        /** Verified sessions kept in memory, so most requests cost no decryption. */
+        cacheSize: Type.Integer({ minimum: 0, default: 10000 }),
+        /** How long a verified session is trusted before revocations are looked up again (several nodes). */
+        revocationCheckSeconds: Type.Integer({ minimum: 0, maximum: 60, default: 5 }),
+      },
+      { ...closed, default: {} },
+    ),
+    basic: Type.Object(
+      {
+        /** Realm of the 401 challenge; the app's name when not set. */
+        realm: Type.Optional(Type.String({ minLength: 1 })),
+        /** Clients without cookies: successful checks are remembered this long (keyed by a hash of credentials and address). */
+        cacheSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 300 }),
+        cacheSize: Type.Integer({ minimum: 0, default: 1000 }),
+      },
+      { ...closed, default: {} },
+    ),
+    formIntercept: Type.Object(
+      {
+        /** Largest login form the gateway holds while the second factor runs. */
+        maxBodyBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 65536 }),
+        holdSeconds: Type.Integer({ minimum: 30, maximum: 1800, default: 300 }),
+        /** Held forms at once; the oldest are dropped beyond it. */
+        maxHeld: Type.Integer({ minimum: 1, default: 1000 }),
+      },
+      { ...closed, default: {} },
+    ),
+    upstream: Type.Object(
+      {
+        connectTimeoutMs: Duration('connect timeout to an app', 5000),
+        /** No response headers within this long: 504. */
+        timeoutMs: Duration('response timeout of an app', 60000),
+      },
+      { ...closed, default: {} },
+    ),
+    /** An HTML file shown instead of the built-in denial page. */
+    denialPage: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { ...closed, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: ServerSchema,
     store: StoreSchema,
     directory: DirectorySchema,
     auth: AuthSchema,
+    gateway: GatewaySchema,
     regulation: RegulationSchema,
     log: LogSchema,
   },
@@ -201,3 +334,6 @@ export type UsersFileConfig = Static<typeof UsersFileSchema>;
 export type AuthConfig = Static<typeof AuthSchema>;
 export type RegulationConfig = Static<typeof RegulationSchema>;
 export type StoreConfig = Static<typeof StoreSchema>;
+export type GatewayConfig = Static<typeof GatewaySchema>;
+export type AppConfig = Static<typeof AppSchema>;
+export type ListenerConfig = Static<typeof ListenerSchema>;

@@ -188,6 +188,7 @@ function semanticProblems(config: Config): ConfigProblem[] {
       });
     }
   });
+  problems.push(...gatewayProblems(config));
   try {
     new URL(server.publicUrl);
   } catch {
@@ -196,6 +197,58 @@ function semanticProblems(config: Config): ConfigProblem[] {
       message: `must be an absolute URL, but it's configured as '${server.publicUrl}'`,
     });
   }
+  return problems;
+}
+
+function gatewayProblems(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const networks = (list: readonly string[], path: string) =>
+    list.forEach((entry, index) => {
+      if (!parseAddressOrCidr(entry))
+        problems.push({
+          path: `${path}[${index}]`,
+          message: `must be an IP address or CIDR, but it's configured as '${entry}'`,
+        });
+    });
+  const { gateway } = config;
+  networks(gateway.trustedNetworks, 'gateway.trustedNetworks');
+  const names = new Set<string>();
+  gateway.apps.forEach((app, index) => {
+    const path = `gateway.apps[${index}]`;
+    if (names.has(app.name))
+      problems.push({ path: `${path}.name`, message: `must be unique, but '${app.name}' is used twice` });
+    names.add(app.name);
+    networks(app.trustedNetworks, `${path}.trustedNetworks`);
+    if (app.policy !== 'deny' && !app.upstream)
+      problems.push({ path: `${path}.upstream`, message: `is required when policy is '${app.policy}'` });
+    if (app.upstream && !URL.canParse(app.upstream))
+      problems.push({
+        path: `${path}.upstream`,
+        message: `must be an http(s) URL, but it's configured as '${app.upstream}'`,
+      });
+    if (app.auth === 'form-intercept' && !app.formIntercept)
+      problems.push({ path: `${path}.formIntercept`, message: "is required when auth is 'form-intercept'" });
+    app.match.hosts.forEach((host, h) => {
+      if (host !== host.toLowerCase() || host.endsWith('.') || /[/\\\s@]/.test(host))
+        problems.push({
+          path: `${path}.match.hosts[${h}]`,
+          message: `must be a lower-case host name without a trailing dot, but it's configured as '${host}'`,
+        });
+    });
+  });
+  const idle = gateway.session.idleTimeoutSeconds;
+  if (idle > gateway.session.maxAgeSeconds)
+    problems.push({
+      path: 'gateway.session.idleTimeoutSeconds',
+      message: `must not exceed gateway.session.maxAgeSeconds, but it's configured as '${idle}'`,
+    });
+  config.server.listen.forEach((listener, index) => {
+    if (listener.tls && listener.redirectToHttpsPort !== undefined)
+      problems.push({
+        path: `server.listen[${index}].redirectToHttpsPort`,
+        message: 'is only for plain listeners, but this listener has tls',
+      });
+  });
   return problems;
 }
 

@@ -239,3 +239,41 @@ export interface AuditStore {
   appendAudit(event: AuditEvent): Promise<void>;
   queryAudit(query: AuditQuery): Promise<StoredAuditEvent[]>;
 }
+
+// ---------------------------------------------------------------- one-time bypass
+
+/** Lets a user through the second factor once, within a time limit (administrator or user issued). */
+export interface Bypass {
+  id: string;
+  userId: string;
+  createdBy: string;
+  reason: string | null;
+  createdAt: number;
+  expiresAt: number;
+  usedAt: number | null;
+}
+
+export interface BypassStore {
+  createBypass(bypass: Omit<Bypass, 'usedAt'>): Promise<void>;
+  /** Marks the user's oldest live bypass used, in one conditional statement; undefined when none is left. */
+  consumeBypass(userId: string, at: number): Promise<Bypass | undefined>;
+  deleteExpiredBypasses(before: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------- session revocation
+
+/**
+ * Sessions are self-contained cookies; revoking one (logout) or every session of a user (disable,
+ * fraud) writes a denylist entry that lives as long as the longest session could.
+ */
+export interface SessionRevocationStore {
+  revokeSession(sessionId: string, until: number): Promise<void>;
+  /** Every session of the user issued at or before `at` is revoked. */
+  revokeUserSessions(username: string, at: number, until: number): Promise<void>;
+  /** The revocations that apply: whether the id is listed, and the user's cut-off time if any. */
+  findRevocations(
+    sessionId: string,
+    username: string,
+  ): Promise<{ session: boolean; userBefore: number | null }>;
+  deleteExpiredRevocations(before: number): Promise<number>;
+}

@@ -2,16 +2,20 @@
 import { type Kysely, sql } from 'kysely';
 import type {
   AuditStore,
+  BypassStore,
   ChallengeStore,
   FactorStore,
   Random,
   RegulationStore,
+  SessionRevocationStore,
   UserStore,
 } from '../core/ports.ts';
 import { createAuditRepo } from './audit-repo.ts';
+import { createBypassesRepo } from './bypasses-repo.ts';
 import { createChallengesRepo } from './challenges-repo.ts';
 import { createFactorsRepo } from './factors-repo.ts';
 import { createRegulationRepo } from './regulation-repo.ts';
+import { createRevocationsRepo } from './revocations-repo.ts';
 import type { Database } from './schema.ts';
 import type { SecretBox } from './secret-box.ts';
 import { createUsersRepo } from './users-repo.ts';
@@ -20,7 +24,9 @@ export type Store = UserStore &
   FactorStore &
   ChallengeStore &
   RegulationStore &
-  AuditStore & {
+  AuditStore &
+  BypassStore &
+  SessionRevocationStore & {
     close(): Promise<void>;
     /** A cheap round trip for health checks. */
     ping(): Promise<void>;
@@ -38,6 +44,8 @@ export function createSqlStore(db: Kysely<Database>, deps: StoreDeps): Store {
     ...createChallengesRepo(db),
     ...createRegulationRepo(db),
     ...createAuditRepo(db, deps.random),
+    ...createBypassesRepo(db),
+    ...createRevocationsRepo(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -97,6 +97,14 @@ export interface AuditEventsTable {
   details: string | null;
 }
 
+export interface SessionRevocationsTable {
+  /** `session:<id>` or `user:<canonical username>`. */
+  subject: string;
+  revoked_at: Millis;
+  /** When the longest session this could affect has ended anyway; the row can go then. */
+  expires_at: Millis;
+}
+
 export interface Database {
   users: UsersTable;
   factors: FactorsTable;
@@ -105,4 +113,5 @@ export interface Database {
   regulation_counters: RegulationCountersTable;
   challenges: ChallengesTable;
   audit_events: AuditEventsTable;
+  session_revocations: SessionRevocationsTable;
 }

@@ -50,10 +50,21 @@ export function coreFixture(
     maxAttempts: 3,
     ...overrides.auth,
   };
-  const { regulator, verifyTotp, authenticator, userAdmin } = createCore(
+  const { regulator, verifyTotp, authenticator, userAdmin, sessions } = createCore(
     { directory, store, auditLogger: { info: (o) => logged.push(o) }, clock, random: systemRandom },
-    { auth, totp: TOTP, regulation },
+    { auth, totp: TOTP, regulation, sessionMaxAgeSeconds: 43200 },
   );
   const admin = { actor: 'cli:root', channel: 'cli' as const, clientAddress: 'local' };
-  return { clock, store, directory, logged, regulator, verifyTotp, authenticator, userAdmin, admin };
+  return {
+    clock,
+    store,
+    directory,
+    logged,
+    regulator,
+    verifyTotp,
+    authenticator,
+    userAdmin,
+    sessions,
+    admin,
+  };
 }

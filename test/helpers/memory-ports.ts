@@ -5,6 +5,8 @@ import type {
   AuditEvent,
   AuditQuery,
   AuditStore,
+  Bypass,
+  BypassStore,
   Challenge,
   ChallengeStore,
   Directory,
@@ -14,6 +16,7 @@ import type {
   NewChallenge,
   NewUser,
   RegulationStore,
+  SessionRevocationStore,
   StoredAuditEvent,
   TotpFactor,
   TotpParams,
@@ -26,7 +29,9 @@ export type MemoryStore = UserStore &
   FactorStore &
   ChallengeStore &
   RegulationStore &
-  AuditStore & { events: StoredAuditEvent[] };
+  AuditStore &
+  BypassStore &
+  SessionRevocationStore & { events: StoredAuditEvent[] };
 
 export function createMemoryStore(): MemoryStore {
   const users = new Map<string, UserRecord>();
@@ -34,6 +39,8 @@ export function createMemoryStore(): MemoryStore {
   const challenges = new Map<string, Challenge>();
   const counters = new Map<string, FailureCounter>();
   const events: StoredAuditEvent[] = [];
+  const bypasses: Bypass[] = [];
+  const revocations = new Map<string, { revokedAt: number; expiresAt: number }>();
   let seq = 0;
   const nextId = () => `id-${++seq}`;
 
@@ -144,6 +151,42 @@ export function createMemoryStore(): MemoryStore {
       return events.filter(
         (e) => (!query.username || e.username === query.username) && (!query.type || e.type === query.type),
       );
+    },
+    async createBypass(bypass) {
+      bypasses.push({ ...bypass, usedAt: null });
+    },
+    async consumeBypass(userId, at) {
+      const live = bypasses.find((b) => b.userId === userId && b.usedAt === null && b.expiresAt > at);
+      if (live) live.usedAt = at;
+      return live && { ...live };
+    },
+    async deleteExpiredBypasses(before) {
+      const kept = bypasses.filter((b) => b.expiresAt > before);
+      const removed = bypasses.length - kept.length;
+      bypasses.splice(0, bypasses.length, ...kept);
+      return removed;
+    },
+    async revokeSession(sessionId, until) {
+      revocations.set(`session:${sessionId}`, { revokedAt: 0, expiresAt: until });
+    },
+    async revokeUserSessions(username, at, until) {
+      revocations.set(`user:${username}`, { revokedAt: at, expiresAt: until });
+    },
+    async findRevocations(sessionId, username) {
+      return {
+        session: revocations.has(`session:${sessionId}`),
+        userBefore: revocations.get(`user:${username}`)?.revokedAt ?? null,
+      };
+    },
+    async deleteExpiredRevocations(before) {
+      let removed = 0;
+      for (const [subject, entry] of revocations) {
+        if (entry.expiresAt <= before) {
+          revocations.delete(subject);
+          removed += 1;
+        }
+      }
+      return removed;
     },
   };
 }

@@ -68,7 +68,7 @@ test('migrations run twice change nothing', async (t) => {
         sql: string | null;
       }>`select type, name, sql from sqlite_master order by type, name`.execute(db)
     ).rows;
-  assert.deepEqual(await migrateToLatest(db), { applied: ['0001-initial'] });
+  assert.deepEqual(await migrateToLatest(db), { applied: ['0001-initial', '0002-gateway'] });
   const first = await dump();
   assert.ok(first.some((row) => row.name === 'audit_events_username_at_idx'));
   assert.deepEqual(await migrateToLatest(db), { applied: [] });
@@ -251,6 +251,39 @@ test('two connections racing on the same time step accept it once', async (t) =>
     const accepted = (await Promise.all(attempts)).filter(Boolean).length;
     assert.equal(accepted, 1, `step ${step}`);
   }
+});
+
+test('a one-time bypass is spent once, even by two connections racing for it', async (t) => {
+  const dbPath = await tempDbPath(t);
+  const first = await openStore(dbPath);
+  t.after(() => first.store.close());
+  const second = await openStore(dbPath);
+  t.after(() => second.store.close());
+  const user = await first.store.createUser(newUser('ivan'), T0);
+  const bypass = { userId: user.id, createdBy: 'cli:root', reason: null, createdAt: T0 };
+  await first.store.createBypass({ ...bypass, id: 'b1', expiresAt: T0 + 60_000 });
+  await first.store.createBypass({ ...bypass, id: 'b0', expiresAt: T0 + 1000 });
+  const attempts = Array.from({ length: 20 }, (_, i) =>
+    (i % 2 === 0 ? first : second).store.consumeBypass(user.id, T0 + 5000),
+  );
+  const spent = (await Promise.all(attempts)).filter((b) => b !== undefined);
+  assert.deepEqual(
+    spent.map((b) => [b.id, b.usedAt]),
+    [['b1', T0 + 5000]],
+    'the expired one is never spent',
+  );
+  assert.equal(await first.store.deleteExpiredBypasses(T0 + 60_000), 2);
+});
+
+test('session revocations are found by id and by user cut-off, and swept when expired', async (t) => {
+  const { store } = await freshStore(t);
+  await store.revokeSession('s1', T0 + 1000);
+  await store.revokeUserSessions('judy', T0 + 10, T0 + 2000);
+  await store.revokeUserSessions('judy', T0 + 20, T0 + 2000);
+  assert.deepEqual(await store.findRevocations('s1', 'judy'), { session: true, userBefore: T0 + 20 });
+  assert.deepEqual(await store.findRevocations('s2', 'kim'), { session: false, userBefore: null });
+  assert.equal(await store.deleteExpiredRevocations(T0 + 1000), 1);
+  assert.deepEqual(await store.findRevocations('s1', 'judy'), { session: false, userBefore: T0 + 20 });
 });
 
 test('a challenge counts attempts up to its cap and is consumed once', async (t) => {

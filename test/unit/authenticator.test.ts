@@ -71,17 +71,65 @@ describe('authentication flow', () => {
   test('a user unknown to the store passes on the password alone when requireUserMatch is primary-only', async () => {
     const f = coreFixture({ auth: { requireUserMatch: 'primary-only' } });
     const outcome = await f.authenticator.startLogin('bob', 'bob-pw', WEB);
-    assert.equal(outcome.kind, 'authenticated');
-    assert.equal(outcome.kind === 'authenticated' && outcome.level, 1);
+    assert.ok(outcome.kind === 'authenticated');
+    assert.equal(outcome.via, 'primary_only');
+    assert.equal(outcome.level, 2);
   });
 
   test('a known user with no factor cannot pass on the password alone', async () => {
     const f = coreFixture({ auth: { requireUserMatch: 'primary-only' } });
     await f.userAdmin.add({ username: 'bob' }, f.admin);
     const primary = await f.authenticator.startLogin('bob', 'bob-pw', WEB);
-    assert.ok(primary.kind === 'second_factor');
-    const error = await failure(f.authenticator.completeLogin(primary.challenge.id, '123456', WEB));
-    assert.equal(error.code, 'auth.no_second_factor');
+    assert.equal(primary.kind, 'no_second_factor');
+    const audited = f.store.events.find((e) => e.type === 'auth.second_factor');
+    assert.equal(audited?.reason, 'auth.no_second_factor');
+  });
+
+  test('a one-time bypass is honoured once, and only before it expires', async () => {
+    const f = coreFixture();
+    await f.userAdmin.add({ username: 'bob' }, f.admin);
+    await f.userAdmin.enrollTotp('bob', f.admin);
+    await f.userAdmin.issueBypass('bob', { seconds: 60, reason: 'lost phone' }, f.admin);
+    await f.userAdmin.issueBypass('bob', { seconds: 60 }, f.admin);
+    const first = await f.authenticator.startLogin('bob', 'bob-pw', WEB);
+    assert.ok(first.kind === 'authenticated' && first.via === 'bypass' && first.level === 2);
+    f.clock.advance(61_000);
+    const second = await f.authenticator.startLogin('bob', 'bob-pw', WEB);
+    assert.equal(second.kind, 'second_factor', 'the second bypass expired unused');
+    assert.equal(f.store.events.filter((e) => e.type === 'auth.bypass').length, 1);
+  });
+
+  test('an app that needs one factor stops after the password and spends no bypass', async () => {
+    const f = coreFixture();
+    await f.userAdmin.add({ username: 'bob' }, f.admin);
+    await f.userAdmin.issueBypass('bob', { seconds: 60 }, f.admin);
+    const outcome = await f.authenticator.startLogin('bob', 'bob-pw', WEB, { need: 1 });
+    assert.ok(outcome.kind === 'authenticated' && outcome.level === 1 && outcome.via === 'password');
+    const later = await f.authenticator.startLogin('bob', 'bob-pw', WEB);
+    assert.ok(later.kind === 'authenticated' && later.via === 'bypass');
+  });
+
+  test('disabling a user revokes every session they hold, and only sessions issued before', async () => {
+    const f = coreFixture();
+    await f.userAdmin.add({ username: 'bob' }, f.admin);
+    const before = { id: 's1', username: 'bob', issuedAt: f.clock.now() };
+    f.clock.advance(1000);
+    await f.userAdmin.disable('bob', f.admin);
+    f.clock.advance(1000);
+    const after = { id: 's2', username: 'bob', issuedAt: f.clock.now() };
+    assert.equal(await f.sessions.isRevoked(before), true);
+    assert.equal(await f.sessions.isRevoked(after), false);
+    await f.sessions.revokeSession('s2');
+    assert.equal(await f.sessions.isRevoked(after), true);
+  });
+
+  test('an imported TOTP seed shorter than 128 bits is refused', async () => {
+    const f = coreFixture();
+    await f.userAdmin.add({ username: 'bob' }, f.admin);
+    const error = await failure(f.userAdmin.enrollTotp('bob', f.admin, 'token', 'JBSWY3DPEHPK3PXP'));
+    assert.equal(error.code, 'input.invalid');
+    const ok = await f.userAdmin.enrollTotp('bob', f.admin, 'token', 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
+    assert.equal(ok.secretBase32, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
   });
 
   test('a wrong code is refused and a challenge allows only maxAttempts tries', async () => {

@@ -6,11 +6,13 @@ import type { TotpCheck } from '../factors/totp.ts';
 import type {
   AuditEvent,
   AuditSink,
+  BypassStore,
   Challenge,
   ChallengeStore,
   Clock,
   Directory,
   DirectoryUser,
+  FactorStore,
   Random,
   RequestContext,
   UserRecord,
@@ -29,6 +31,8 @@ export interface AuthDeps {
   directory: Directory;
   users: UserStore;
   challenges: ChallengeStore;
+  factors: Pick<FactorStore, 'listTotpFactors'>;
+  bypasses: Pick<BypassStore, 'consumeBypass'>;
   verifyTotp: (userId: string, code: string) => Promise<TotpCheck>;
   regulator: Regulator;
   audit: AuditSink;
@@ -41,10 +45,23 @@ export interface AuthDeps {
 export type PrimaryOutcome =
   | {
       kind: 'authenticated';
-      level: 1;
+      /**
+       * 1: only the password was asked for (the caller needed no more). 2: the second factor is
+       * satisfied without a step: a one-time bypass was spent, or `requireUserMatch: primary-only`
+       * let a user unknown to the store through on the password (the rollout setting).
+       */
+      level: 1 | 2;
+      via: 'password' | 'bypass' | 'primary_only';
       username: string;
       directoryUser: DirectoryUser;
       user: UserRecord | undefined;
+    }
+  | {
+      /** Known to the store but with nothing to prove the second factor with (enrol first). */
+      kind: 'no_second_factor';
+      username: string;
+      directoryUser: DirectoryUser;
+      user: UserRecord;
     }
   | {
       kind: 'second_factor';
@@ -64,7 +81,7 @@ export interface Authenticated {
 export const canonicalUsername = (username: string) => username.trim().toLowerCase();
 
 export function createAuthenticator(deps: AuthDeps) {
-  const { directory, users, challenges, regulator, audit, clock, random, settings } = deps;
+  const { directory, users, challenges, factors, bypasses, regulator, audit, clock, random, settings } = deps;
 
   const event = (
     ctx: RequestContext,
@@ -117,14 +134,41 @@ export function createAuthenticator(deps: AuthDeps) {
     await clock.sleep(settings.primaryMinDurationMs - (clock.now() - startedAt));
   }
 
+  /** After the password, for a user who needs a second factor: bypass, nothing enrolled, or a challenge. */
+  async function secondFactorStep(
+    user: UserRecord,
+    directoryUser: DirectoryUser,
+    ctx: RequestContext,
+  ): Promise<PrimaryOutcome> {
+    const base = { username: user.username, directoryUser, user };
+    const bypass = await bypasses.consumeBypass(user.id, clock.now());
+    if (bypass) {
+      await event(ctx, { type: 'auth.bypass', outcome: 'success', username: user.username, reason: null });
+      await regulator.recordSuccess(user.username);
+      return { kind: 'authenticated', level: 2, via: 'bypass', ...base };
+    }
+    if ((await factors.listTotpFactors(user.id)).length === 0) {
+      await event(ctx, {
+        type: 'auth.second_factor',
+        outcome: 'failure',
+        username: user.username,
+        reason: 'auth.no_second_factor',
+      });
+      return { kind: 'no_second_factor', ...base };
+    }
+    return { kind: 'second_factor', challenge: await openChallenge(user, ctx), ...base };
+  }
+
   /**
    * Step one: the password. Unknown users, wrong passwords, locked and disabled accounts and a
-   * directory outage all end in an error whose public message is the same.
+   * directory outage all end in an error whose public message is the same. `need: 1` stops after
+   * the password (an app that asks for one factor); the default goes on to the second factor.
    */
   async function startLogin(
     rawUsername: string,
     password: string,
     ctx: RequestContext,
+    options: { need?: 1 | 2 } = {},
   ): Promise<PrimaryOutcome> {
     const startedAt = clock.now();
     const username = canonicalUsername(rawUsername);
@@ -146,12 +190,29 @@ export function createAuthenticator(deps: AuthDeps) {
           username,
           reason: 'primary_only_unknown_user',
         });
-        return { kind: 'authenticated', level: 1, username, directoryUser, user: undefined };
+        return {
+          kind: 'authenticated',
+          level: options.need === 1 ? 1 : 2,
+          via: 'primary_only',
+          username,
+          directoryUser,
+          user: undefined,
+        };
       }
       assertUsable(user);
-      const challenge = await openChallenge(user, ctx);
       await event(ctx, { type: 'auth.primary', outcome: 'success', username: user.username, reason: null });
-      return { kind: 'second_factor', username: user.username, challenge, directoryUser, user };
+      if (options.need === 1) {
+        await regulator.recordSuccess(user.username);
+        return {
+          kind: 'authenticated',
+          level: 1,
+          via: 'password',
+          username: user.username,
+          directoryUser,
+          user,
+        };
+      }
+      return await secondFactorStep(user, directoryUser, ctx);
     } catch (error) {
       const failure = toMfaError(error);
       await event(

@@ -2,9 +2,20 @@
 // reset factors, unblock, enrol a TOTP seed. Each action is audited with the administrator's name.
 import { MfaError } from '../errors.ts';
 import { generateTotpSeed, type TotpSettings, totpUri } from '../factors/totp.ts';
-import type { AuditSink, Channel, Clock, FactorStore, Random, UserRecord, UserStore } from '../ports.ts';
+import type {
+  AuditSink,
+  BypassStore,
+  Channel,
+  Clock,
+  FactorStore,
+  Random,
+  UserRecord,
+  UserStore,
+} from '../ports.ts';
+import { timeOrderedId } from '../random.ts';
 import type { Regulator } from '../regulation/regulator.ts';
-import { base32Encode } from '../secrets/base32.ts';
+import { base32Decode, base32Encode } from '../secrets/base32.ts';
+import type { SessionRevocation } from '../sessions/revocation.ts';
 
 export interface AdminContext {
   actor: string;
@@ -33,16 +44,34 @@ const isPlainName = (name: string) =>
   name.length <= 256 &&
   ![...name].some((c) => /\s/.test(c) || c.charCodeAt(0) < 0x20 || c === '\u007f');
 
+/** An imported seed must decode and be at least 128 bits (RFC 4226's minimum). */
+function importedSeed(secretBase32: string): Uint8Array {
+  let seed: Uint8Array;
+  try {
+    seed = base32Decode(secretBase32.replace(/[\s=]/g, ''));
+  } catch {
+    throw new MfaError('input.invalid', { field: 'secret', detail: 'not base32' });
+  }
+  if (seed.length < 16)
+    throw new MfaError('input.invalid', {
+      field: 'secret',
+      detail: 'at least 16 bytes (26 base32 characters)',
+    });
+  return seed;
+}
+
 export function createUserAdmin(deps: {
   users: UserStore;
   factors: FactorStore;
+  bypasses: Pick<BypassStore, 'createBypass'>;
+  sessions: Pick<SessionRevocation, 'revokeUser'>;
   regulator: Regulator;
   audit: AuditSink;
   clock: Clock;
   random: Random;
   totp: TotpSettings;
 }) {
-  const { users, factors, regulator, audit, clock, random } = deps;
+  const { users, factors, bypasses, sessions, regulator, audit, clock, random } = deps;
 
   const record = (
     ctx: AdminContext,
@@ -113,8 +142,12 @@ export function createUserAdmin(deps: {
       return user;
     },
 
-    disable: (username: string, ctx: AdminContext) =>
-      setStatus(username, 'disabled', ctx, 'admin.user_disable'),
+    /** Disabling also ends every session the user holds, on every protected app. */
+    async disable(username: string, ctx: AdminContext): Promise<UserRecord> {
+      const updated = await setStatus(username, 'disabled', ctx, 'admin.user_disable');
+      await sessions.revokeUser(updated.username);
+      return updated;
+    },
     enable: (username: string, ctx: AdminContext) => setStatus(username, 'enabled', ctx, 'admin.user_enable'),
 
     /** Removes every second factor: the user enrols again (portal) or gets a new seed (CLI). */
@@ -141,10 +174,47 @@ export function createUserAdmin(deps: {
       return { lockoutCleared, wasBlocked };
     },
 
-    /** A new TOTP seed for the user; the secret is shown once and then kept only encrypted. */
-    async enrollTotp(username: string, ctx: AdminContext, label = 'authenticator'): Promise<TotpEnrollment> {
+    /**
+     * Lets the user through the second factor once within `seconds` (Azure's one-time bypass), for
+     * a lost phone. Spent by the next sign-in that needs the second factor.
+     */
+    async issueBypass(
+      username: string,
+      input: { seconds: number; reason?: string },
+      ctx: AdminContext,
+    ): Promise<{ id: string; expiresAt: number }> {
       const user = await require(username);
-      const seed = generateTotpSeed(random);
+      if (!Number.isInteger(input.seconds) || input.seconds < 1 || input.seconds > 86_400)
+        throw new MfaError('input.invalid', { field: 'seconds', detail: 'a whole number from 1 to 86400' });
+      const now = clock.now();
+      const bypass = {
+        id: timeOrderedId(now, random),
+        userId: user.id,
+        createdBy: ctx.actor,
+        reason: input.reason ?? null,
+        createdAt: now,
+        expiresAt: now + input.seconds * 1000,
+      };
+      await bypasses.createBypass(bypass);
+      await record(ctx, 'admin.bypass_issued', user.username, {
+        seconds: input.seconds,
+        reason: bypass.reason,
+      });
+      return { id: bypass.id, expiresAt: bypass.expiresAt };
+    },
+
+    /**
+     * A TOTP seed for the user: a new random one, or `secretBase32` to import an existing token
+     * (a hardware token's seed file). The secret is shown once and then kept only encrypted.
+     */
+    async enrollTotp(
+      username: string,
+      ctx: AdminContext,
+      label = 'authenticator',
+      secretBase32?: string,
+    ): Promise<TotpEnrollment> {
+      const user = await require(username);
+      const seed = secretBase32 === undefined ? generateTotpSeed(random) : importedSeed(secretBase32);
       const { algorithm, digits, period, issuer } = deps.totp;
       const factor = await factors.addTotpFactor(
         user.id,

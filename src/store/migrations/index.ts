@@ -1,10 +1,12 @@
 // The ordered list of migrations, imported explicitly (no folder scanning), and its provider.
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import { initial } from './0001-initial.ts';
+import { gateway } from './0002-gateway.ts';
 
 /** Names sort in the order they must run; a released migration is never edited, only followed. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
+  '0002-gateway': gateway,
 };
 
 export const migrationProvider: MigrationProvider = {
