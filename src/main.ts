@@ -10,7 +10,8 @@ import type { Clock, Directory, Random } from './core/ports.ts';
 import { systemRandom } from './core/random.ts';
 import { createLdapDirectory } from './directory/ldap-directory.ts';
 import { createUsersFileDirectory } from './directory/users-file.ts';
-import { buildHttpServer } from './http/server.ts';
+import { createGateway } from './gateway/gateway.ts';
+import { buildHttpServer, buildRedirectServer } from './http/server.ts';
 import { createSqlStore, type Store } from './store/create-store.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box.ts';
@@ -23,6 +24,7 @@ export interface Services {
   random: Random;
   store: Store;
   directory: Directory;
+  audit: Core['audit'];
   regulator: Core['regulator'];
   sessions: Core['sessions'];
   authenticator: Core['authenticator'];
@@ -45,13 +47,16 @@ function buildDirectory(config: Readonly<Config>, clock: Clock, logger: Logger):
   ]);
 }
 
-async function openStore(config: Readonly<Config>, random: Random): Promise<Store> {
-  let key: Uint8Array;
+function storeKey(config: Readonly<Config>): Uint8Array {
   try {
-    key = parseEncryptionKey(config.store.encryptionKey);
+    return parseEncryptionKey(config.store.encryptionKey);
   } catch (error) {
     throw new ConfigError('(config)', [{ path: 'store.encryptionKey', message: (error as Error).message }]);
   }
+}
+
+async function openStore(config: Readonly<Config>, random: Random): Promise<Store> {
+  const key = storeKey(config);
   const db = openSqliteDatabase(config.store.sqlite);
   await migrateToLatest(db);
   return createSqlStore(db, { secretBox: createSecretBox(key), random });
@@ -71,7 +76,7 @@ export async function buildServices(
   const auditLogger =
     logger.level === 'silent' ? logger : logger.child({ component: 'audit' }, { level: 'info' });
   const { totp, challenge } = config.auth;
-  const { regulator, sessions, authenticator, userAdmin, importUsers } = createCore(
+  const { audit, regulator, sessions, authenticator, userAdmin, importUsers } = createCore(
     { directory, store, auditLogger, clock, random },
     {
       auth: {
@@ -92,6 +97,7 @@ export async function buildServices(
     random,
     store,
     directory,
+    audit,
     regulator,
     sessions,
     authenticator,
@@ -118,12 +124,35 @@ export async function startService(
   if (demoProblems.length > 0) throw new ConfigError('(config)', demoProblems);
   const services = await buildServices(config, options);
   const { logger, store, clock } = services;
-  // One fastify instance per listener: an instance listens once, and each may get its own TLS later.
-  const bound = config.server.listen.map((listener) => ({
-    listener,
-    server: buildHttpServer({ services, logger }),
-  }));
-  const closeAll = () => Promise.all(bound.map(({ server }) => server.close()));
+  const gateway = await createGateway({
+    config,
+    authenticator: services.authenticator,
+    sessions: services.sessions,
+    audit: services.audit,
+    clock,
+    random: services.random,
+    logger,
+    storeKey: storeKey(config),
+  });
+  // One fastify instance per listener: an instance listens once, and each has its own TLS.
+  const bound = await Promise.all(
+    config.server.listen.map(async (listener) => ({
+      listener,
+      server:
+        listener.redirectToHttpsPort !== undefined
+          ? buildRedirectServer(logger, listener.redirectToHttpsPort)
+          : await buildHttpServer({
+              services,
+              logger,
+              gateway,
+              ...(listener.tls ? { tls: listener.tls } : {}),
+            }),
+    })),
+  );
+  const closeAll = async () => {
+    await Promise.all(bound.map(({ server }) => server.close()));
+    gateway.close();
+  };
   const addresses: string[] = [];
   try {
     for (const { listener, server } of bound) {
@@ -134,11 +163,15 @@ export async function startService(
     await services.close();
     throw error;
   }
-  // Expired challenges are swept so the table stays small; the timer must not keep the process alive.
+  // Expired challenges, bypasses and revocations are swept so the tables stay small; the timer
+  // must not keep the process alive.
   const sweeper = setInterval(() => {
-    store
-      .deleteExpiredChallenges(clock.now())
-      .catch((error: unknown) => logger.warn({ err: error }, 'challenge sweep failed'));
+    const now = clock.now();
+    Promise.all([
+      store.deleteExpiredChallenges(now),
+      store.deleteExpiredBypasses(now),
+      store.deleteExpiredRevocations(now),
+    ]).catch((error: unknown) => logger.warn({ err: error }, 'store sweep failed'));
   }, 60_000);
   sweeper.unref();
   logger.info({ addresses }, 'mfa-gateway started');

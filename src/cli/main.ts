@@ -12,16 +12,18 @@ import {
   secretsCommand,
 } from './admin-commands.ts';
 import { CONFIG_OPTION, type Io, parse, processIo, readConfig, UsageError } from './context.ts';
+import { EXPLAIN_HELP, explainCommand } from './explain-command.ts';
 import { USERS_HELP, usersCommand } from './users-command.ts';
 
 const HELP = `Usage: mfa-gateway <command> [options]
 
 Commands:
-  start          run the service (HTTP listeners, and later RADIUS)
+  start          run the service (the gateway's HTTP listeners, and later RADIUS)
   check-config   validate the configuration; prints "ok" or every problem with its key path
   users          list, show, add, disable, enable, reset, unblock users; hash-password
   import         import users from the directory
   audit          list audit events
+  explain        which gateway rule applies to a URL, and why
   secrets        generate a random secret
 
 Every command takes --config FILE (or MFA_GATEWAY_CONFIG) and --help.`;
@@ -64,6 +66,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: Io) => Promise<number
   import: { run: importCommand, help: IMPORT_HELP },
   audit: { run: auditCommand, help: AUDIT_HELP },
   secrets: { run: secretsCommand, help: SECRETS_HELP },
+  explain: { run: explainCommand, help: EXPLAIN_HELP },
 };
 
 export async function runCli(argv: string[], io: Io = processIo): Promise<number> {

@@ -1,4 +1,4 @@
-// `mfa-gateway users ...`: list, show, add, disable, enable, reset, unblock, hash-password.
+// `mfa-gateway users ...`: list, show, add, totp, bypass, disable, enable, reset, unblock, hash-password.
 
 import type { UserRecord } from '../core/ports.ts';
 import { USER_STATUSES } from '../core/ports.ts';
@@ -15,7 +15,12 @@ Commands:
                         --totp prints a new authenticator seed and its otpauth:// URI once
   disable USERNAME      refuse all sign-ins of the user
   enable USERNAME
-  totp USERNAME         add an authenticator seed to an existing (e.g. imported) user
+  totp USERNAME [--secret BASE32]
+                        add an authenticator seed to an existing (e.g. imported) user;
+                        --secret imports an existing token's seed instead of a new one
+  bypass USERNAME [--seconds N] [--reason TEXT]
+                        let the user through the second factor once within N seconds
+                        (default 300), e.g. for a forgotten phone
   reset USERNAME        remove every second factor (the user enrols again)
   unblock USERNAME      lift a lockout or a fraud block
   hash-password         read a password from standard input, print its scrypt hash
@@ -59,6 +64,9 @@ export async function usersCommand(args: string[], io: Io): Promise<number> {
     email: { type: 'string' },
     phone: { type: 'string', multiple: true },
     totp: { type: 'boolean' },
+    secret: { type: 'string' },
+    seconds: { type: 'string' },
+    reason: { type: 'string' },
   });
   if (!sub || values.help) {
     io.out(USERS_HELP);
@@ -71,7 +79,7 @@ export async function usersCommand(args: string[], io: Io): Promise<number> {
     return 0;
   }
   const name = positionals[0];
-  const needName = ['show', 'add', 'totp', 'disable', 'enable', 'reset', 'unblock'];
+  const needName = ['show', 'add', 'totp', 'bypass', 'disable', 'enable', 'reset', 'unblock'];
   if (needName.includes(sub) && !name) throw new UsageError(`users ${sub}: USERNAME is required`);
   const ctx = adminContext();
   return withServices(values.config, io, async ({ store, userAdmin, regulator }) => {
@@ -126,7 +134,20 @@ export async function usersCommand(args: string[], io: Io): Promise<number> {
         return 0;
       }
       case 'totp': {
-        printEnrollment(io, await userAdmin.enrollTotp(name as string, ctx));
+        printEnrollment(io, await userAdmin.enrollTotp(name as string, ctx, 'authenticator', values.secret));
+        return 0;
+      }
+      case 'bypass': {
+        const seconds = values.seconds === undefined ? 300 : Number(values.seconds);
+        if (!Number.isInteger(seconds)) throw new UsageError('--seconds: expected a whole number');
+        const bypass = await userAdmin.issueBypass(
+          name as string,
+          { seconds, ...(values.reason ? { reason: values.reason } : {}) },
+          ctx,
+        );
+        io.out(
+          `one-time bypass for ${(name as string).toLowerCase()} until ${iso(bypass.expiresAt)} (used by the next sign-in)`,
+        );
         return 0;
       }
       case 'disable':

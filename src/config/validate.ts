@@ -1,9 +1,10 @@
 // Turns raw YAML data into a checked, defaulted Config, collecting every problem with its key path
 // so an administrator fixes the file in one pass.
-import { BlockList, isIP } from 'node:net';
 import type { TSchema } from 'typebox';
 import { Settings } from 'typebox/system';
 import Value from 'typebox/value';
+import { createAccessPolicy, ruleFromApp } from '../core/policy/access-rules.ts';
+import { parseAddressOrCidr } from '../core/policy/networks.ts';
 import { type Config, ConfigSchema } from './schema.ts';
 
 export interface ConfigProblem {
@@ -236,6 +237,14 @@ function gatewayProblems(config: Config): ConfigProblem[] {
         });
     });
   });
+  // The policy refuses what no canonical request could ever match; report it as a config problem.
+  if (problems.length === 0) {
+    try {
+      createAccessPolicy(gateway.apps.map(ruleFromApp), gateway.trustedNetworks);
+    } catch (error) {
+      problems.push({ path: 'gateway.apps', message: (error as Error).message });
+    }
+  }
   const idle = gateway.session.idleTimeoutSeconds;
   if (idle > gateway.session.maxAgeSeconds)
     problems.push({
@@ -250,21 +259,4 @@ function gatewayProblems(config: Config): ConfigProblem[] {
       });
   });
   return problems;
-}
-
-/** Accepts `10.0.0.1`, `::1`, `10.0.0.0/8`, `fd00::/8`; returns undefined for anything else. */
-export function parseAddressOrCidr(entry: string): BlockList | undefined {
-  const [address = '', prefixText] = entry.split('/');
-  const family = isIP(address);
-  if (family === 0) return undefined;
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  const list = new BlockList();
-  if (prefixText === undefined) {
-    list.addAddress(address, type);
-    return list;
-  }
-  const prefix = Number(prefixText);
-  if (!/^\d+$/.test(prefixText) || prefix > (family === 4 ? 32 : 128)) return undefined;
-  list.addSubnet(address, prefix, type);
-  return list;
 }

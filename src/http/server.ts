@@ -1,7 +1,9 @@
-// The public HTTP listener: fastify with the error mapping and the built-in routes. Later issues
-// register the gateway, portal, SDK and mobile plugins here, each in its own encapsulated scope.
+// The public HTTP(S) listener: fastify with the error mapping, the built-in routes and, when given,
+// the gateway (which owns every path but /_mfa/health). One instance per listener.
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Gateway } from '../gateway/gateway.ts';
 import type { Services } from '../main.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { registerHealth } from './health.ts';
@@ -10,22 +12,47 @@ const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
 ).version;
 
-export function buildHttpServer(deps: {
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+export async function buildHttpServer(deps: {
   services: Pick<Services, 'store' | 'directory'>;
   logger: FastifyBaseLogger;
-}): FastifyInstance {
-  const app = Fastify({
+  gateway?: Gateway;
+  tls?: TlsFiles;
+}): Promise<FastifyInstance> {
+  const { gateway, tls } = deps;
+  const options = {
     loggerInstance: deps.logger,
-    // No proxy is believed unless configured (the gateway issue wires trustedProxies).
+    // Client addresses come from the gateway's own trusted-proxy walk, never from fastify's.
     trustProxy: false,
     bodyLimit: 64 * 1024,
     disableRequestLogging: false,
-  });
+    ...(gateway ? { rewriteUrl: (raw: IncomingMessage) => gateway.rewriteUrl(raw) } : {}),
+    ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
+  };
+  // HTTP and HTTPS instances have the same API; fastify's types tell them apart only by the server.
+  const app = (Fastify as unknown as (o: typeof options) => FastifyInstance)(options);
   installErrorHandler(app);
   registerHealth(
     app,
     { store: () => deps.services.store.ping(), directory: () => deps.services.directory.ping() },
     VERSION,
   );
+  if (gateway) await gateway.register(app);
+  return app;
+}
+
+/** A plain listener whose only job is to send browsers to the HTTPS one, keeping host and path. */
+export function buildRedirectServer(logger: FastifyBaseLogger, httpsPort: number): FastifyInstance {
+  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true });
+  app.all('/*', async (request, reply) => {
+    const host = (request.headers.host ?? '').replace(/:\d+$/, '');
+    if (!/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i.test(host)) return reply.status(400).send('Bad request.');
+    const port = httpsPort === 443 ? '' : `:${httpsPort}`;
+    return reply.redirect(`https://${host}${port}${request.url}`, 301);
+  });
   return app;
 }

@@ -19,27 +19,27 @@ function app(store: () => Promise<void>, directory: () => Promise<void>) {
 }
 
 test('health is ok when the store and the directory answer', async () => {
-  const response = await app(ok, ok).inject({ method: 'GET', url: '/_mfa/health' });
+  const response = await (await app(ok, ok)).inject({ method: 'GET', url: '/_mfa/health' });
   assert.equal(response.statusCode, 200);
   assert.deepEqual(response.json().checks, { store: 'ok', directory: 'ok' });
   assert.equal(response.headers['cache-control'], 'no-store');
 });
 
 test('health says degraded, without the error text, when the directory is down', async () => {
-  const response = await app(ok, failing).inject({ method: 'GET', url: '/_mfa/health' });
+  const response = await (await app(ok, failing)).inject({ method: 'GET', url: '/_mfa/health' });
   assert.equal(response.statusCode, 200);
   assert.equal(response.json().status, 'degraded');
   assert.doesNotMatch(response.body, /dc1|ECONNREFUSED|ldap/);
 });
 
 test('health fails with 503 when the store is down', async () => {
-  const response = await app(failing, ok).inject({ method: 'GET', url: '/_mfa/health' });
+  const response = await (await app(failing, ok)).inject({ method: 'GET', url: '/_mfa/health' });
   assert.equal(response.statusCode, 503);
   assert.equal(response.json().status, 'failing');
 });
 
 test('an unknown route answers the typed not_found error', async () => {
-  const response = await app(ok, ok).inject({ method: 'GET', url: '/../../etc/passwd' });
+  const response = await (await app(ok, ok)).inject({ method: 'GET', url: '/../../etc/passwd' });
   assert.equal(response.statusCode, 404);
   assert.deepEqual(response.json(), { code: 'not_found', message: 'Not found.' });
 });

@@ -1,0 +1,149 @@
+// What every gateway route shares: the config, the core services it calls, the session cookies,
+// and the few helpers that write answers (pages with their security headers, cookies, redirects).
+import { randomBytes } from 'node:crypto';
+import type {} from '@fastify/cookie';
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
+import type { Config } from '../config/schema.ts';
+import type { Authenticator } from '../core/auth/authenticator.ts';
+import { type ErrorCode, MfaError } from '../core/errors.ts';
+import type { createAccessPolicy } from '../core/policy/access-rules.ts';
+import type { AuditSink, Clock, RequestContext } from '../core/ports.ts';
+import type { ProtectedApp } from './apps.ts';
+import type { Gate } from './gate.ts';
+import type { HeldRequests } from './held-requests.ts';
+import type { PageData, PageName, Pages } from './pages.ts';
+import type { RequestView } from './request-view.ts';
+import type { Session, SessionCookies } from './session-cookie.ts';
+
+export interface GatewayContext {
+  config: Readonly<Config>;
+  apps: readonly ProtectedApp[];
+  policy: ReturnType<typeof createAccessPolicy>;
+  gate: Gate;
+  cookies: SessionCookies;
+  authenticator: Authenticator;
+  audit: AuditSink;
+  clock: Clock;
+  pages: Pages;
+  held: HeldRequests;
+  logger: FastifyBaseLogger;
+  /** `scheme://host[:port]` of server.publicUrl, lower case: where `/enroll` lives. */
+  publicOrigin: URL;
+}
+
+/** Pages carry secrets (CSRF tokens, codes being typed): never cached, never framed, no inline code. */
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+} as const;
+
+export function sendPage<N extends PageName>(
+  ctx: GatewayContext,
+  reply: FastifyReply,
+  status: number,
+  name: N,
+  data: PageData[N],
+): FastifyReply {
+  return reply.status(status).headers(PAGE_HEADERS).send(ctx.pages.render(name, data));
+}
+
+export function sendErrorPage(
+  ctx: GatewayContext,
+  reply: FastifyReply,
+  status: 400 | 404 | 500 | 502 | 503 | 504,
+  requestId: string,
+): FastifyReply {
+  const texts: Record<number, [string, string]> = {
+    400: ['Bad request', 'The request was not understood.'],
+    404: ['Not found', 'There is nothing here.'],
+    500: ['Something went wrong', 'The sign-in service failed. Please try again.'],
+    502: [
+      'The application is not answering',
+      'The application behind this address is not reachable. Please try again later.',
+    ],
+    503: ['Service unavailable', 'The sign-in service is unavailable. Please try again later.'],
+    504: ['The application took too long', 'The application did not answer in time. Please try again later.'],
+  };
+  const [title, message] = texts[status] ?? ['Error', 'The request failed.'];
+  return sendPage(ctx, reply, status, 'error', { status, title, message, requestId });
+}
+
+export function sendDenied(
+  ctx: GatewayContext,
+  reply: FastifyReply,
+  requestId: string,
+  message = 'You do not have access to this application.',
+): FastifyReply {
+  return sendPage(ctx, reply, 403, 'denied', { message, requestId, signOutUrl: '/_mfa/logout' });
+}
+
+export function requestContext(view: RequestView, app: ProtectedApp | undefined): RequestContext {
+  return { channel: 'web', clientAddress: view.clientAddress, application: app?.config.name ?? 'gateway' };
+}
+
+export function setSessionCookie(
+  ctx: GatewayContext,
+  reply: FastifyReply,
+  view: RequestView,
+  token: string,
+  session: Session,
+): void {
+  const secure = view.scheme === 'https';
+  const remaining = Math.floor(
+    (session.issuedAt + ctx.cookies.maxAgeSeconds * 1000 - ctx.clock.now()) / 1000,
+  );
+  reply.setCookie(ctx.cookies.cookieName(secure), token, {
+    path: '/',
+    httpOnly: true,
+    secure,
+    sameSite: 'lax',
+    maxAge: Math.max(0, remaining),
+  });
+}
+
+export function clearSessionCookie(ctx: GatewayContext, reply: FastifyReply, view: RequestView): void {
+  const secure = view.scheme === 'https';
+  reply.clearCookie(ctx.cookies.cookieName(secure), { path: '/', httpOnly: true, secure, sameSite: 'lax' });
+}
+
+/** Issues the cookie for a new session and returns it; the caller redirects. */
+export async function establish(
+  ctx: GatewayContext,
+  reply: FastifyReply,
+  view: RequestView,
+  session: Session,
+): Promise<void> {
+  setSessionCookie(ctx, reply, view, await ctx.cookies.encode(session), session);
+}
+
+// ---------------------------------------------------------------- CSRF for the sign-in forms
+
+export const csrfCookieName = (view: RequestView) =>
+  view.scheme === 'https' ? '__Host-mfa_csrf' : 'mfa_csrf';
+
+/** Double-submit token: the form's hidden field must equal the cookie only this origin could set. */
+export function csrfToken(reply: FastifyReply, view: RequestView, existing: string | undefined): string {
+  if (existing && /^[A-Za-z0-9_-]{32}$/.test(existing)) return existing;
+  const token = randomBytes(24).toString('base64url');
+  reply.setCookie(csrfCookieName(view), token, {
+    path: '/',
+    httpOnly: true,
+    secure: view.scheme === 'https',
+    sameSite: 'strict',
+  });
+  return token;
+}
+
+/** Errors that end the sign-in attempt shown as the login page's message. */
+export function publicMessage(error: MfaError): string {
+  return error.publicMessage;
+}
+
+export function mfa(code: ErrorCode, detail?: string): MfaError {
+  return new MfaError(code, detail === undefined ? {} : { detail });
+}

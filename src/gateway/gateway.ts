@@ -1,0 +1,115 @@
+// The gateway, assembled: the protected apps and their policy, session cookies, sign-in pages,
+// forwarding and upgrades. `createGateway` is called once; every listener registers the same
+// instance, so caches and held requests are shared across listeners.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import fastifyCookie from '@fastify/cookie';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyReplyFrom from '@fastify/reply-from';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { Config } from '../config/schema.ts';
+import type { Authenticator } from '../core/auth/authenticator.ts';
+import { createAccessPolicy, ruleFromApp } from '../core/policy/access-rules.ts';
+import { createNetworkList } from '../core/policy/networks.ts';
+import type { AuditSink, Clock, Random } from '../core/ports.ts';
+import type { SessionRevocation } from '../core/sessions/revocation.ts';
+import { compileApps } from './apps.ts';
+import type { GatewayContext } from './context.ts';
+import { createGate } from './gate.ts';
+import { createHeldRequests } from './held-requests.ts';
+import { registerLoginRoutes } from './login-routes.ts';
+import { createPages } from './pages.ts';
+import { registerProxyRoutes } from './proxy-routes.ts';
+import { prepareRequest } from './request-view.ts';
+import { createSessionCookies, importSessionKey } from './session-cookie.ts';
+import { createUpgradeHandler } from './upgrade.ts';
+
+export interface GatewayDeps {
+  config: Readonly<Config>;
+  authenticator: Authenticator;
+  sessions: SessionRevocation;
+  audit: AuditSink;
+  clock: Clock;
+  random: Random;
+  logger: FastifyBaseLogger;
+  /** The store's encryption key; the cookie key is derived from it. */
+  storeKey: Uint8Array;
+}
+
+/** Where fastify is sent for a request the gateway refused while making it canonical. */
+export const INVALID_REQUEST_PATH = '/_mfa/invalid-request';
+
+export async function createGateway(deps: GatewayDeps) {
+  const { config } = deps;
+  const apps = compileApps(config.gateway);
+  const policy = createAccessPolicy(
+    apps.map((a) => ruleFromApp(a.config)),
+    config.gateway.trustedNetworks,
+  );
+  const trustedProxies = createNetworkList(config.server.trustedProxies);
+  const cookies = createSessionCookies({
+    key: await importSessionKey(deps.storeKey),
+    clock: deps.clock,
+    random: deps.random,
+    revocation: deps.sessions,
+    settings: config.gateway.session,
+  });
+  const { formIntercept } = config.gateway;
+  const ctx: GatewayContext = {
+    config,
+    apps,
+    policy,
+    gate: createGate({ apps, policy, cookies }),
+    cookies,
+    authenticator: deps.authenticator,
+    audit: deps.audit,
+    clock: deps.clock,
+    pages: createPages(config.gateway.denialPage ? { denialPageFile: config.gateway.denialPage } : {}),
+    held: createHeldRequests({ max: formIntercept.maxHeld, ttlMs: formIntercept.holdSeconds * 1000 }),
+    logger: deps.logger,
+    publicOrigin: new URL(new URL(config.server.publicUrl).origin),
+  };
+  const upgrades = createUpgradeHandler(ctx, trustedProxies);
+  const { upstream } = config.gateway;
+
+  return {
+    /** fastify's rewriteUrl: route on the canonical path, or on the 400 page when there is none. */
+    rewriteUrl(raw: IncomingMessage): string {
+      const view = prepareRequest(raw, trustedProxies);
+      return view instanceof Error ? INVALID_REQUEST_PATH : `${view.canonical.path}${view.canonical.query}`;
+    },
+
+    async register(app: FastifyInstance): Promise<void> {
+      await app.register(fastifyCookie);
+      await app.register(async (pages) => {
+        await pages.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
+        registerLoginRoutes(pages, ctx);
+      });
+      await app.register(async (proxy) => {
+        await proxy.register(fastifyReplyFrom, {
+          undici: {
+            connections: 128,
+            pipelining: 1,
+            keepAliveTimeout: 60_000,
+            connect: { timeout: upstream.connectTimeoutMs },
+            headersTimeout: upstream.timeoutMs,
+            bodyTimeout: upstream.timeoutMs,
+          },
+          // Never replay a request on the app's behalf: a retried POST could act twice.
+          retryMethods: [],
+          disableRequestLogging: true,
+        });
+        registerProxyRoutes(proxy, ctx);
+      });
+      app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+        upgrades.onUpgrade(req, socket, head),
+      );
+    },
+
+    close(): void {
+      upgrades.close();
+    },
+  };
+}
+
+export type Gateway = Awaited<ReturnType<typeof createGateway>>;

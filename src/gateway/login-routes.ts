@@ -1,0 +1,263 @@
+// The sign-in pages at /_mfa on every protected host: password, then the user's second factor,
+// then back to where the user was going. Each handler is a short list of named checks; every
+// failure shows the one generic message and keeps the detail in the audit log.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { MfaError, toMfaError } from '../core/errors.ts';
+import { safeReturnUrl } from '../core/policy/return-url.ts';
+import { constantTimeEqual } from '../core/secrets/constant-time.ts';
+import type { ProtectedApp } from './apps.ts';
+import {
+  clearSessionCookie,
+  csrfCookieName,
+  csrfToken,
+  establish,
+  type GatewayContext,
+  requestContext,
+  sendDenied,
+  sendErrorPage,
+  sendPage,
+} from './context.ts';
+import { readCookie } from './gate.ts';
+import { STATIC_FILES } from './pages.ts';
+import { replayHeld } from './proxy-routes.ts';
+import { type RequestView, requestView } from './request-view.ts';
+import type { Session } from './session-cookie.ts';
+
+const LOGIN = '/_mfa/login';
+
+type Form = Record<string, string | string[] | undefined>;
+
+function field(body: unknown, name: string, max: number): string {
+  const value = (body as Form | undefined)?.[name];
+  if (typeof value !== 'string' || value.length > max)
+    throw new MfaError('input.invalid', { field: name, detail: 'missing or too long' });
+  return value;
+}
+
+export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  const { cookies, authenticator, clock } = ctx;
+
+  /** The app a same-host return path leads to, and how many factors it needs from this client. */
+  function target(view: RequestView, rd: string): { app: ProtectedApp | undefined; need: 1 | 2 } {
+    if (!rd.startsWith('/')) return { app: undefined, need: 2 };
+    const path = rd.split(/[?#]/, 1)[0] ?? '/';
+    const decision = ctx.policy.decide(
+      { host: view.canonical.host, port: view.canonical.port, matchPath: path.replace(/;[^/]*/g, '') },
+      view.clientAddress,
+    );
+    const app = decision.ruleIndex >= 0 ? ctx.apps[decision.ruleIndex] : undefined;
+    return { app, need: decision.required === 'one_factor' ? 1 : 2 };
+  }
+
+  const returnTo = (view: RequestView, rd: unknown) =>
+    safeReturnUrl(typeof rd === 'string' ? rd : undefined, {
+      origin: `${view.scheme}://${view.canonical.authority}`,
+      protectedHosts: ctx.apps.flatMap((a) => a.config.match.hosts),
+      allowHttp: view.scheme === 'http',
+    });
+
+  function checkCsrf(request: FastifyRequest, view: RequestView): void {
+    const cookie = readCookie(request.headers.cookie, csrfCookieName(view)) ?? '';
+    const sent = (request.body as Form | undefined)?._csrf;
+    if (typeof sent !== 'string' || cookie === '' || !constantTimeEqual(sent, cookie))
+      throw new MfaError('input.invalid', { detail: 'CSRF token missing or wrong' });
+  }
+
+  async function showSecondFactor(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    view: RequestView,
+    session: Session,
+    status = 200,
+    error?: string,
+  ) {
+    const csrf = csrfToken(reply, view, readCookie(request.headers.cookie, csrfCookieName(view)));
+    const { app } = target(view, session.pending?.rd ?? '/');
+    const appName = app?.config.name ?? 'Sign in';
+    return sendPage(ctx, reply, status, 'totp', {
+      appName,
+      action: `${LOGIN}/code`,
+      csrf,
+      username: session.username,
+      digits: ctx.config.auth.totp.digits,
+      restartUrl: `${LOGIN}/restart`,
+      ...(error ? { error } : {}),
+    });
+  }
+
+  function showLogin(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    view: RequestView,
+    rd: string,
+    status = 200,
+    extra: { username?: string; error?: string } = {},
+  ) {
+    const csrf = csrfToken(reply, view, readCookie(request.headers.cookie, csrfCookieName(view)));
+    const { app } = target(view, rd);
+    return sendPage(ctx, reply, status, 'login', {
+      appName: app?.config.name ?? view.canonical.host,
+      action: LOGIN,
+      rd,
+      csrf,
+      ...extra,
+    });
+  }
+
+  /** A user with no second factor: enrol at the portal, or the denial page, as configured. */
+  function noSecondFactor(reply: FastifyReply, request: FastifyRequest, username: string) {
+    if (ctx.config.gateway.noSecondFactor === 'enroll')
+      return sendPage(ctx, reply, 403, 'no-factor', {
+        enrollUrl: new URL('/enroll', ctx.publicOrigin).href,
+        username,
+      });
+    return sendDenied(ctx, reply, request.id, 'No second factor is set up for this account.');
+  }
+
+  app.get(LOGIN, async (request, reply) => {
+    const view = requestView(request.raw);
+    const rd = returnTo(view, (request.query as Form).rd);
+    const session = await ctx.gate.readSession(view, request.headers.cookie);
+    if (session?.pending) return showSecondFactor(request, reply, view, session);
+    if (session && session.level >= target(view, rd).need) return reply.redirect(rd, 303);
+    return showLogin(request, reply, view, rd);
+  });
+
+  app.post(LOGIN, async (request, reply) => {
+    const view = requestView(request.raw);
+    const rd = returnTo(view, (request.body as Form | undefined)?.rd);
+    checkCsrf(request, view);
+    const username = field(request.body, 'username', 256);
+    const password = field(request.body, 'password', 1024);
+    const { app: targetApp, need } = target(view, rd);
+    const previous = await ctx.gate.readSession(view, request.headers.cookie);
+    let outcome: Awaited<ReturnType<typeof authenticator.startLogin>>;
+    try {
+      outcome = await authenticator.startLogin(username, password, requestContext(view, targetApp), { need });
+    } catch (error) {
+      const failure = toMfaError(error);
+      if (failure.spec.httpStatus >= 500) throw failure;
+      return showLogin(request, reply, view, rd, 401, { username, error: failure.publicMessage });
+    }
+    if (previous) await cookies.revoke(previous);
+    const { directoryUser } = outcome;
+    const identity = {
+      username: outcome.username,
+      host: view.canonical.authority,
+      groups: directoryUser.groups,
+      email: directoryUser.email ?? null,
+      name: directoryUser.displayName ?? null,
+    };
+    if (outcome.kind === 'authenticated') {
+      const now = clock.now();
+      const session = cookies.create({
+        ...identity,
+        level: outcome.level,
+        secondFactorAt: outcome.level === 2 ? now : null,
+        via: outcome.via,
+      });
+      await establish(ctx, reply, view, session);
+      return reply.redirect(rd, 303);
+    }
+    if (outcome.kind === 'no_second_factor') {
+      await establish(
+        ctx,
+        reply,
+        view,
+        cookies.create({ ...identity, level: 1, secondFactorAt: null, via: 'password' }),
+      );
+      return noSecondFactor(reply, request, outcome.username);
+    }
+    const session = cookies.create({
+      ...identity,
+      level: 1,
+      secondFactorAt: null,
+      via: 'password',
+      pending: { challengeId: outcome.challenge.id, method: outcome.challenge.method, rd },
+    });
+    await establish(ctx, reply, view, session);
+    return reply.redirect(LOGIN, 303);
+  });
+
+  app.post(`${LOGIN}/code`, async (request, reply) => {
+    const view = requestView(request.raw);
+    checkCsrf(request, view);
+    const session = await ctx.gate.readSession(view, request.headers.cookie);
+    const pending = session?.pending;
+    if (!session || !pending) return reply.redirect(LOGIN, 303);
+    const code = field(request.body, 'code', 16).trim();
+    const { app: targetApp } = target(view, pending.rd);
+    try {
+      await authenticator.completeLogin(pending.challengeId, code, requestContext(view, targetApp));
+    } catch (error) {
+      const failure = toMfaError(error);
+      if (failure.spec.httpStatus >= 500) throw failure;
+      // A wrong code may be retried on the same challenge; anything else starts again.
+      if (failure.code === 'auth.invalid_code')
+        return showSecondFactor(request, reply, view, session, 401, failure.publicMessage);
+      await cookies.revoke(session);
+      if (pending.holdId) ctx.held.drop(pending.holdId);
+      clearSessionCookie(ctx, reply, view);
+      return showLogin(request, reply, view, pending.rd, 401, { error: failure.publicMessage });
+    }
+    await cookies.revoke(session);
+    const { pending: _done, ...rest } = session;
+    const upgraded = cookies.create({ ...rest, level: 2, secondFactorAt: clock.now(), via: pending.method });
+    await establish(ctx, reply, view, upgraded);
+    if (pending.holdId) return replayHeld(ctx, request, reply, view, pending.holdId, upgraded);
+    return reply.redirect(pending.rd, 303);
+  });
+
+  app.get(`${LOGIN}/restart`, async (request, reply) => {
+    const view = requestView(request.raw);
+    const session = await ctx.gate.readSession(view, request.headers.cookie);
+    if (session) await cookies.revoke(session);
+    if (session?.pending?.holdId) ctx.held.drop(session.pending.holdId);
+    clearSessionCookie(ctx, reply, view);
+    return reply.redirect(LOGIN, 303);
+  });
+
+  const logout = async (request: FastifyRequest, reply: FastifyReply) => {
+    const view = requestView(request.raw);
+    const session = await ctx.gate.readSession(view, request.headers.cookie);
+    if (session) {
+      await cookies.revoke(session);
+      await ctx.audit.record({
+        at: clock.now(),
+        type: 'auth.logout',
+        outcome: 'success',
+        channel: 'web',
+        username: session.username,
+        clientAddress: view.clientAddress,
+        reason: null,
+        actor: null,
+        application: view.canonical.authority,
+        details: null,
+      });
+    }
+    clearSessionCookie(ctx, reply, view);
+    return sendPage(ctx, reply, 200, 'signed-out', { loginUrl: LOGIN });
+  };
+  app.get('/_mfa/logout', logout);
+  app.post('/_mfa/logout', logout);
+
+  app.get('/_mfa/static/*', async (request, reply) => {
+    const file = STATIC_FILES[requestView(request.raw).canonical.path];
+    if (!file) return sendErrorPage(ctx, reply, 404, request.id);
+    return reply
+      .header('content-type', file.contentType)
+      .header('cache-control', 'public, max-age=3600')
+      .header('x-content-type-options', 'nosniff')
+      .send(file.body);
+  });
+
+  /** Where rewriteUrl sends a request it refused: the 400 page, and nothing reaches an app. */
+  app.all('/_mfa/invalid-request', async (request, reply) => {
+    try {
+      requestView(request.raw);
+    } catch {
+      return sendErrorPage(ctx, reply, 400, request.id);
+    }
+    return sendErrorPage(ctx, reply, 404, request.id);
+  });
+}
