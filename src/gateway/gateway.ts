@@ -81,26 +81,25 @@ export async function createGateway(deps: GatewayDeps) {
 
     async register(app: FastifyInstance): Promise<void> {
       await app.register(fastifyCookie);
+      // At the top, not inside the proxy scope: the sign-in routes replay held login posts too.
+      await app.register(fastifyReplyFrom, {
+        undici: {
+          connections: 128,
+          pipelining: 1,
+          keepAliveTimeout: 60_000,
+          connect: { timeout: upstream.connectTimeoutMs },
+          headersTimeout: upstream.timeoutMs,
+          bodyTimeout: upstream.timeoutMs,
+        },
+        // Never replay a request on the app's behalf: a retried POST could act twice.
+        retryMethods: [],
+        disableRequestLogging: true,
+      });
       await app.register(async (pages) => {
         await pages.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
         registerLoginRoutes(pages, ctx);
       });
-      await app.register(async (proxy) => {
-        await proxy.register(fastifyReplyFrom, {
-          undici: {
-            connections: 128,
-            pipelining: 1,
-            keepAliveTimeout: 60_000,
-            connect: { timeout: upstream.connectTimeoutMs },
-            headersTimeout: upstream.timeoutMs,
-            bodyTimeout: upstream.timeoutMs,
-          },
-          // Never replay a request on the app's behalf: a retried POST could act twice.
-          retryMethods: [],
-          disableRequestLogging: true,
-        });
-        registerProxyRoutes(proxy, ctx);
-      });
+      await app.register(async (proxy) => registerProxyRoutes(proxy, ctx));
       app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
         upgrades.onUpgrade(req, socket, head),
       );

@@ -28,6 +28,8 @@ export const SEEDS = {
   bob: 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU',
   dave: 'MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U',
   erin: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ',
+  frank: 'ONSWG4TFORZWK3DFMN2GK43UONSWG4TF',
+  grace: 'MNXWIZLTMVRXEZLUMNXWIZLTMVRXEZLU',
 } as const;
 
 export const DEFAULT_USERS: SiteUser[] = [
@@ -42,6 +44,8 @@ export const DEFAULT_USERS: SiteUser[] = [
   { username: 'bob', password: 'bob-pw', groups: ['staff'], seed: SEEDS.bob },
   { username: 'dave', password: 'dave-pw', groups: ['contractors'], seed: SEEDS.dave },
   { username: 'erin', password: 'erin-pw', groups: ['staff'], seed: SEEDS.erin },
+  { username: 'frank', password: 'frank-pw', groups: ['staff'], seed: SEEDS.frank },
+  { username: 'grace', password: 'grace-pw', groups: ['staff'], seed: SEEDS.grace },
   { username: 'carol', password: 'carol-pw', groups: ['staff'] },
 ];
 
