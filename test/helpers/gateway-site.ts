@@ -74,6 +74,9 @@ export async function startGatewaySite(options: {
   gatewayExtra?: string;
   serverExtra?: string;
   users?: SiteUser[];
+  /** Replaces the one plain listener: `(port) => yaml list` and the public URL's scheme. */
+  listen?: (port: number) => string;
+  publicScheme?: 'http' | 'https';
 }): Promise<GatewaySite> {
   const users = options.users ?? DEFAULT_USERS;
   const dir = mkdtempSync(join(tmpdir(), 'mfa-gw-'));
@@ -92,8 +95,8 @@ export async function startGatewaySite(options: {
   writeFileSync(
     configFile,
     `server:
-  listen: [{ host: 127.0.0.1, port: ${port} }]
-  publicUrl: http://127.0.0.1:${port}
+  listen: ${options.listen ? options.listen(port) : `[{ host: 127.0.0.1, port: ${port} }]`}
+  publicUrl: ${options.publicScheme ?? 'http'}://127.0.0.1:${port}
 ${options.serverExtra ?? ''}
 store:
   sqlite: { path: data/mfa.db }
@@ -128,7 +131,7 @@ log:
   const service = await startService(config, { logger: pino({ level: 'silent' }) });
   const lastStep = new Map<string, number>();
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.publicScheme ?? 'http'}://127.0.0.1:${port}`,
     port,
     dir,
     service,

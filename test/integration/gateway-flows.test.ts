@@ -20,7 +20,12 @@ describe('the gateway in front of the intranet app', () => {
       headers: { cookie: jar.header() },
       redirect: 'manual',
     });
-    return { status: response.status, body: response.status === 200 ? await response.json() : undefined };
+    return {
+      status: response.status,
+      body: (response.status === 200 ? await response.json() : undefined) as {
+        headers: Record<string, string>;
+      },
+    };
   };
 
   before(async () => {
