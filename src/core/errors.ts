@@ -16,6 +16,12 @@ export const SIGN_IN_FAILED = 'Sign-in failed.';
 
 export const ERROR_CATALOGUE = {
   'auth.invalid_credentials': { httpStatus: 401, radius: 'reject', expose: true, message: SIGN_IN_FAILED },
+  'auth.required': {
+    httpStatus: 401,
+    radius: 'reject',
+    expose: true,
+    message: 'Sign in first.',
+  },
   'auth.locked': { httpStatus: 401, radius: 'reject', expose: false, message: 'The account is locked.' },
   'auth.user_disabled': {
     httpStatus: 401,

@@ -8,6 +8,7 @@ import type {} from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { isMfaError, MfaError, toMfaError } from '../core/errors.ts';
+import { errorBody } from '../http/error-handler.ts';
 import { type ProtectedApp, upstreamUrl } from './apps.ts';
 import {
   establish,
