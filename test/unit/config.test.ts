@@ -100,6 +100,41 @@ directory:
     );
   });
 
+  test('gateway mistakes are all reported with their key paths', () => {
+    const problems = problemsOf(`${minimal}
+server:
+  listen:
+    - { host: 127.0.0.1, port: 8443, tls: { certFile: c.pem, keyFile: k.pem }, redirectToHttpsPort: 8443 }
+gateway:
+  trustedNetworks: [10.0.0.0/33]
+  session: { idleTimeoutSeconds: 7200, maxAgeSeconds: 3600 }
+  apps:
+    - { name: one, match: { hosts: [Intranet.Example.] } }
+    - { name: one, upstream: 'http://127.0.0.1:8081', auth: form-intercept, trustedNetworks: [nope] }
+`);
+    const paths = problems.map((p) => p.path).sort();
+    assert.deepEqual(paths, [
+      'gateway.apps[0].match.hosts[0]',
+      'gateway.apps[0].upstream',
+      'gateway.apps[1].formIntercept',
+      'gateway.apps[1].name',
+      'gateway.apps[1].trustedNetworks[0]',
+      'gateway.session.idleTimeoutSeconds',
+      'gateway.trustedNetworks[0]',
+      'server.listen[0].redirectToHttpsPort',
+    ]);
+  });
+
+  test('an app rule no canonical request could match is a configuration error', () => {
+    const problems = problemsOf(`${minimal}
+gateway:
+  apps:
+    - { name: odd, match: { pathPrefix: '/a/../b' }, upstream: 'http://127.0.0.1:8081' }
+`);
+    assert.equal(problems[0]?.path, 'gateway.apps');
+    assert.match(problems[0]?.message ?? '', /odd/);
+  });
+
   test('secrets come from env: and file: references, and a missing one names its key', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mfa-config-'));
     writeFileSync(join(dir, 'bind.secret'), 's3cret-from-file\n');
