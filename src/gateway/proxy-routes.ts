@@ -312,10 +312,11 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: GatewayContext): 
           const rd = `${view.canonical.path}${view.canonical.query}`;
           return reply.redirect(`/_mfa/login?rd=${encodeURIComponent(rd)}`, 302);
         }
-        return reply.status(401).header('cache-control', 'no-store').send({
-          code: 'auth.required',
-          message: 'Sign in at /_mfa/login first.',
-        });
+        // Not a page load: a redirect would lose the body, so say what is needed instead.
+        return reply
+          .status(401)
+          .header('cache-control', 'no-store')
+          .send(errorBody(new MfaError('auth.required')));
       case 'intercept':
         return intercept(request, reply, view, verdict);
       case 'forward': {
