@@ -7,6 +7,7 @@ import { safeReturnUrl } from '../core/policy/return-url.ts';
 import type { Method } from '../core/ports.ts';
 import { constantTimeEqual } from '../core/secrets/constant-time.ts';
 import type { ProtectedApp } from './apps.ts';
+import { canonicalRequest } from './canonical-request.ts';
 import {
   clearSessionCookie,
   csrfCookieName,
@@ -48,11 +49,24 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
   const { cookies, authenticator, clock } = ctx;
 
   /** The app a same-host return path leads to, and how many factors it needs from this client. */
+  /**
+   * The app a same-host return path leads to, and how many factors it needs from this client. The
+   * path is made canonical by the same rule as requests; one that is refused asks for both factors.
+   */
   function target(view: RequestView, rd: string): { app: ProtectedApp | undefined; need: 1 | 2 } {
     if (!rd.startsWith('/')) return { app: undefined, need: 2 };
-    const path = rd.split(/[?#]/, 1)[0] ?? '/';
+    let matchPath: string;
+    try {
+      matchPath = canonicalRequest({
+        rawUrl: rd.split('#', 1)[0] ?? '/',
+        hostHeader: view.canonical.authority,
+        scheme: view.scheme,
+      }).matchPath;
+    } catch {
+      return { app: undefined, need: 2 };
+    }
     const decision = ctx.policy.decide(
-      { host: view.canonical.host, port: view.canonical.port, matchPath: path.replace(/;[^/]*/g, '') },
+      { host: view.canonical.host, port: view.canonical.port, matchPath },
       view.clientAddress,
     );
     const app = decision.ruleIndex >= 0 ? ctx.apps[decision.ruleIndex] : undefined;
