@@ -4,12 +4,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Debian packages the integration tests drive, with the binary that proves each is there. */
+/** Debian packages the integration and e2e tests drive, with the binary that proves each is there. */
 const PEERS = [
   { pkg: 'slapd', bin: '/usr/sbin/slapd' },
   { pkg: 'ldap-utils', bin: '/usr/bin/ldapsearch' },
   { pkg: 'oathtool', bin: '/usr/bin/oathtool' },
   { pkg: 'openssl', bin: '/usr/bin/openssl' },
+  { pkg: 'chromium', bin: '/usr/bin/chromium' },
 ];
 
 function ensurePeers(): void {
@@ -58,7 +59,9 @@ const suites =
     ? ['test/unit']
     : which === 'integration'
       ? ['test/integration']
-      : ['test/unit', 'test/integration'];
+      : which === 'e2e'
+        ? ['test/e2e']
+        : ['test/unit', 'test/integration', 'test/e2e'];
 if (which !== 'unit') ensurePeers();
 const files = suites.flatMap(testFiles);
 refuseFocused(files);

@@ -93,7 +93,6 @@ export async function createGateway(deps: GatewayDeps) {
         },
         // Never replay a request on the app's behalf: a retried POST could act twice.
         retryMethods: [],
-        disableRequestLogging: true,
       });
       await app.register(async (pages) => {
         await pages.register(fastifyFormbody, { bodyLimit: 16 * 1024 });

@@ -253,7 +253,7 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: GatewayContext): 
       if (failure.spec.httpStatus >= 500 && !isMfaError(failure, 'store.unavailable')) throw failure;
       return sendPage(ctx, reply, 401, 'denied', {
         title: 'Sign-in failed',
-        message: `${failure.publicMessage} Go back and try again.`,
+        message: 'The user name or password was not accepted. Go back to the sign-in form and try again.',
         requestId: request.id,
       });
     }

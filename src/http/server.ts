@@ -1,5 +1,6 @@
 // The public HTTP(S) listener: fastify with the error mapping, the built-in routes and, when given,
 // the gateway (which owns every path but /_mfa/health). One instance per listener.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -30,6 +31,9 @@ export async function buildHttpServer(deps: {
     trustProxy: false,
     bodyLimit: 64 * 1024,
     disableRequestLogging: false,
+    // Shown on error pages as the help-desk reference: random, so it is unique across restarts
+    // and nodes and says nothing about traffic.
+    genReqId: () => randomBytes(6).toString('base64url'),
     ...(gateway ? { rewriteUrl: (raw: IncomingMessage) => gateway.rewriteUrl(raw) } : {}),
     ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
   };
