@@ -46,6 +46,13 @@ export function canonicalRequest(input: {
   const rawPath = q === -1 ? rawUrl : rawUrl.slice(0, q);
   const query = q === -1 ? '' : rawUrl.slice(q);
   const path = canonicalPath(rawPath);
+  // A path whose escapes are not UTF-8 (IIS falls back to the ANSI code page for those) would be
+  // read differently by different servers: refused like the encoded slash.
+  try {
+    decodeURIComponent(path);
+  } catch {
+    throw refuse('path escapes are not UTF-8');
+  }
   const { host, port } = parseHost(input.hostHeader, scheme);
   return {
     scheme,

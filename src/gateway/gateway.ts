@@ -20,7 +20,7 @@ import { createHeldRequests } from './held-requests.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { createPages } from './pages.ts';
 import { registerProxyRoutes } from './proxy-routes.ts';
-import { prepareRequest } from './request-view.ts';
+import { INVALID_REQUEST_PATH, prepareRequest } from './request-view.ts';
 import { createSessionCookies, importSessionKey } from './session-cookie.ts';
 import { createUpgradeHandler } from './upgrade.ts';
 
@@ -35,9 +35,6 @@ export interface GatewayDeps {
   /** The store's encryption key; the cookie key is derived from it. */
   storeKey: Uint8Array;
 }
-
-/** Where fastify is sent for a request the gateway refused while making it canonical. */
-export const INVALID_REQUEST_PATH = '/_mfa/invalid-request';
 
 export async function createGateway(deps: GatewayDeps) {
   const { config } = deps;

@@ -285,14 +285,4 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
       .header('x-content-type-options', 'nosniff')
       .send(file.body);
   });
-
-  /** Where rewriteUrl sends a request it refused: the 400 page, and nothing reaches an app. */
-  app.all('/_mfa/invalid-request', async (request, reply) => {
-    try {
-      requestView(request.raw);
-    } catch {
-      return sendErrorPage(ctx, reply, 400, request.id);
-    }
-    return sendErrorPage(ctx, reply, 404, request.id);
-  });
 }

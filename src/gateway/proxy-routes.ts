@@ -20,7 +20,7 @@ import {
   setSessionCookie,
 } from './context.ts';
 import type { Verdict } from './gate.ts';
-import { type RequestView, requestView } from './request-view.ts';
+import { INVALID_REQUEST_PATH, type RequestView, requestView } from './request-view.ts';
 import type { Session } from './session-cookie.ts';
 import { downstreamHeaders, upstreamHeaders } from './upstream-headers.ts';
 
@@ -45,9 +45,14 @@ export function forward(
   session: Session | undefined,
   override?: BodyOverride,
 ): FastifyReply {
-  const target = upstreamUrl(app, override?.url ?? view.canonical.path, override ? '' : view.canonical.query);
+  // The query goes separately: reply-from decodes the URL it is given to look for `..`, which
+  // would refuse or break legitimate queries (`?next=../x`, Latin-1 escapes) that we pass as sent.
+  const [path = '/', query = ''] = (override?.url ?? `${view.canonical.path}${view.canonical.query}`).split(
+    /\?(.*)/s,
+  );
   const cookieNames = gatewayCookieNames(ctx);
-  return reply.from(target, {
+  return reply.from(upstreamUrl(app, path, ''), {
+    queryString: () => query,
     ...(override
       ? {
           method: override.method as 'POST',
@@ -293,6 +298,20 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   const isPublicRoot = (view: RequestView) =>
     view.canonical.path === '/' && view.canonical.authority === ctx.publicOrigin.host;
+
+  /**
+   * Where rewriteUrl sends a request it refused: the 400 page, and nothing reaches an app. It lives
+   * here, where bodies are not parsed, so a refused request's body cannot change the answer.
+   */
+  app.all(INVALID_REQUEST_PATH, async (request, reply) => {
+    try {
+      requestView(request.raw);
+    } catch {
+      reply.header('connection', 'close');
+      return sendErrorPage(ctx, reply, 400, request.id);
+    }
+    return sendErrorPage(ctx, reply, 404, request.id);
+  });
 
   app.all('/*', async (request, reply) => {
     const view = requestView(request.raw);

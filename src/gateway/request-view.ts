@@ -8,6 +8,9 @@ import type { NetworkList } from '../core/policy/networks.ts';
 import { type CanonicalRequest, canonicalRequest, checkFraming } from './canonical-request.ts';
 import { resolveClient } from './client-address.ts';
 
+/** Where fastify is sent for a request the gateway refused while making it canonical. */
+export const INVALID_REQUEST_PATH = '/_mfa/invalid-request';
+
 export interface RequestView {
   canonical: CanonicalRequest;
   clientAddress: string;

@@ -240,3 +240,9 @@ describe('checkFraming', () => {
     test(`refuses ${name}`, () => assertRefused(() => ok(rawHeaders, version)));
   }
 });
+
+test('a path whose escapes are not UTF-8 is refused, since servers disagree on how to read it', () => {
+  assertRefused(() => canon('/files/M%FCller.txt'));
+  assertRefused(() => canon('/files/%C3'));
+  assert.equal(canon('/files/M%C3%BCller.txt').path, '/files/M%C3%BCller.txt');
+});
