@@ -31,6 +31,28 @@ export function identityKey(name: string): string {
     .replace(/^(?:x-)+/, '');
 }
 
+/** Header names repeat on every request: each is examined once (bounded, names are short). */
+const keyCache = new Map<string, string>();
+function cachedIdentityKey(lower: string): string {
+  let key = keyCache.get(lower);
+  if (key === undefined) {
+    key = identityKey(lower);
+    if (keyCache.size < 4096) keyCache.set(lower, key);
+  }
+  return key;
+}
+
+/** Per app (its configured names), computed once. */
+const identitySets = new WeakMap<ProtectedApp, Set<string>>();
+function identityOf(app: ProtectedApp): Set<string> {
+  let set = identitySets.get(app);
+  if (!set) {
+    set = new Set([...BUILT_IN_IDENTITY, ...Object.values(app.identityHeaders).map(identityKey)]);
+    identitySets.set(app, set);
+  }
+  return set;
+}
+
 export interface ForwardContext {
   app: ProtectedApp;
   session: Session | undefined;
@@ -60,25 +82,34 @@ function stripCookies(header: string, names: readonly string[]): string {
 }
 
 /** Header values the gateway adds never carry control characters, whatever the directory holds. */
-const clean = (value: string) =>
-  [...value].filter((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f).join('');
+function clean(value: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    // Rare: only then is the string rebuilt.
+    if (c < 0x20 || c === 0x7f)
+      return [...value].filter((ch) => ch.charCodeAt(0) >= 0x20 && ch.charCodeAt(0) !== 0x7f).join('');
+  }
+  return value;
+}
 
 export function upstreamHeaders(incoming: IncomingHttpHeaders, ctx: ForwardContext): Record<string, string> {
   const { app } = ctx;
-  const identity = new Set([...BUILT_IN_IDENTITY, ...Object.values(app.identityHeaders).map(identityKey)]);
-  const listedInConnection = new Set(
-    String(incoming.connection ?? '')
-      .split(',')
-      .map((name) => name.trim().toLowerCase())
-      .filter(Boolean),
-  );
+  const identity = identityOf(app);
+  const listedInConnection = incoming.connection
+    ? new Set(
+        String(incoming.connection)
+          .split(',')
+          .map((name) => name.trim().toLowerCase())
+          .filter(Boolean),
+      )
+    : undefined;
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined) continue;
     const lower = name.toLowerCase();
     const keepForUpgrade = ctx.upgrade && (lower === 'upgrade' || lower === 'connection');
-    if (!keepForUpgrade && (HOP_BY_HOP.has(lower) || listedInConnection.has(lower))) continue;
-    if (identity.has(identityKey(lower))) continue;
+    if (!keepForUpgrade && (HOP_BY_HOP.has(lower) || listedInConnection?.has(lower))) continue;
+    if (identity.has(cachedIdentityKey(lower))) continue;
     if (lower.startsWith('x-forwarded-') || lower === 'forwarded') continue;
     if (lower === 'authorization' && app.config.auth === 'basic' && !app.config.passAuthorization) continue;
     out[lower] = Array.isArray(value) ? value.join(', ') : value;

@@ -1,6 +1,6 @@
 // The public HTTP(S) listener: fastify with the error mapping, the built-in routes and, when given,
 // the gateway (which owns every path but /_mfa/health). One instance per listener.
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -33,7 +33,7 @@ export async function buildHttpServer(deps: {
     disableRequestLogging: false,
     // Shown on error pages as the help-desk reference: random, so it is unique across restarts
     // and nodes and says nothing about traffic.
-    genReqId: () => randomBytes(6).toString('base64url'),
+    genReqId: () => randomUUID().slice(0, 13),
     ...(gateway ? { rewriteUrl: (raw: IncomingMessage) => gateway.rewriteUrl(raw) } : {}),
     ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
   };
