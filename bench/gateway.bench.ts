@@ -12,9 +12,10 @@
 // machine), each run after its own warm-up. Prints requests/s, p50/p99 latency and the ratios
 // bare/upstream and gateway/bare (median of the rounds); the target is gateway ≥ 0.95 × bare.
 // `--profile` also records a CPU profile of the bare proxy and the gateway over each measured run
-// and prints where the time went, and where the gateway spends more than the bare proxy. Every child is stopped in `finally`, and an overall time limit ends a stuck run.
+// and prints where the time went, and where the gateway spends more than the bare proxy.
+// Every child is stopped in `finally`, and an overall time limit ends a stuck run.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -213,9 +214,17 @@ function stopChild(proc: ChildProcess, graceMs: number): Promise<void> {
   });
 }
 
-function killAllNow(): void {
-  for (const proc of children) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+/** On a time limit or an interrupt: SIGTERM, SIGKILL after 2 s, and this process ends in any case. */
+function stopEverything(code: number): void {
+  current?.stop();
+  const exit = () => process.exit(code);
+  setTimeout(exit, 3000).unref();
+  Promise.all(children.map((proc) => stopChild(proc, 2000))).finally(exit);
 }
+
+/** The gateway child's config and store; removed when this process exits, however it ends. */
+const WORK_DIR = mkdtempSync(join(tmpdir(), 'mfa-bench-'));
+process.on('exit', () => rmSync(WORK_DIR, { recursive: true, force: true }));
 
 // ------------------------------------------------------------------ checks and runs
 
@@ -459,15 +468,11 @@ function printProfiles(): void {
 
 const deadline = setTimeout(() => {
   console.error(`\ntime limit of ${TIME_LIMIT_S} s reached: stopping everything`);
-  current?.stop();
-  killAllNow();
-  process.exit(3);
+  stopEverything(3);
 }, TIME_LIMIT_S * 1000);
 const interrupted = () => {
   console.error('\ninterrupted: stopping everything');
-  current?.stop();
-  killAllNow();
-  process.exit(130);
+  stopEverything(130);
 };
 process.once('SIGINT', interrupted);
 process.once('SIGTERM', interrupted);
@@ -486,7 +491,7 @@ try {
   servers.push(upstream);
   const [bare, gateway] = await Promise.all([
     startServer('bare', 'bare-proxy.ts', ['--upstream', upstream.origin]),
-    startServer('gateway', 'gateway.ts', ['--upstream', upstream.origin]),
+    startServer('gateway', 'gateway.ts', ['--upstream', upstream.origin, '--dir', WORK_DIR]),
   ]);
   servers.push(bare, gateway);
   await sanityCheck(upstream, bare, gateway, await mintCookie(gateway), 1024);

@@ -20,7 +20,7 @@ import { buildServices, type RunningService, startService } from '../../src/main
 import { parseEncryptionKey } from '../../src/store/secret-box.ts';
 import { announce, stopOnSignal } from './child.ts';
 
-const { values } = parseArgs({ options: { upstream: { type: 'string' } } });
+const { values } = parseArgs({ options: { upstream: { type: 'string' }, dir: { type: 'string' } } });
 const upstream = values.upstream;
 if (!upstream) throw new Error('gateway: --upstream http://127.0.0.1:PORT is required');
 
@@ -33,7 +33,8 @@ const BENCH_USER = {
   seed: 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP',
 };
 
-const dir = mkdtempSync(join(tmpdir(), 'mfa-bench-'));
+// The parent passes a folder it removes itself (so nothing is left even if this child is killed).
+const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'mfa-bench-'));
 const storeKey = randomBytes(32).toString('base64');
 let service: RunningService | undefined;
 

@@ -92,6 +92,10 @@ export function createSessionCookies(deps: {
     ttl: Math.max(1, settings.revocationCheckSeconds * 1000),
     ttlAutopurge: false,
   });
+  /** The latest re-issued cookie of each session, so sliding the idle timeout costs one encryption per interval. */
+  const refreshed = new LRUCache<string, { token: string; at: number }>({
+    max: Math.max(1, settings.cacheSize),
+  });
   /** Ids revoked by this process: honoured at once, whatever the cache holds. */
   const revokedHere = new LRUCache<string, true>({ max: 100_000, ttl: maxAgeMs });
 
@@ -194,7 +198,13 @@ export function createSessionCookies(deps: {
     async refresh(session: Session): Promise<string | undefined> {
       const now = clock.now();
       if (now - session.lastSeen < refreshMs) return undefined;
-      return encode({ ...session, lastSeen: now });
+      // A client that ignores Set-Cookie keeps sending the old token: hand it the cookie made a
+      // moment ago instead of encrypting a new one on every request.
+      const recent = refreshed.get(session.id);
+      if (recent && now - recent.at < refreshMs) return recent.token;
+      const token = await encode({ ...session, lastSeen: now });
+      refreshed.set(session.id, { token, at: now });
+      return token;
     },
 
     async revoke(session: Session): Promise<void> {

@@ -30,7 +30,6 @@ export async function buildHttpServer(deps: {
     // Client addresses come from the gateway's own trusted-proxy walk, never from fastify's.
     trustProxy: false,
     bodyLimit: 64 * 1024,
-    disableRequestLogging: false,
     // Shown on error pages as the help-desk reference: random, so it is unique across restarts
     // and nodes and says nothing about traffic.
     genReqId: () => randomUUID().slice(0, 13),
@@ -51,7 +50,7 @@ export async function buildHttpServer(deps: {
 
 /** A plain listener whose only job is to send browsers to the HTTPS one, keeping host and path. */
 export function buildRedirectServer(logger: FastifyBaseLogger, httpsPort: number): FastifyInstance {
-  const app = Fastify({ loggerInstance: logger, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: logger });
   app.all('/*', async (request, reply) => {
     const host = (request.headers.host ?? '').replace(/:\d+$/, '');
     if (!/^[a-z0-9.-]+$|^\[[0-9a-f:.]+\]$/i.test(host)) return reply.status(400).send('Bad request.');
