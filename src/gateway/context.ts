@@ -14,6 +14,7 @@ import type { HeldRequests } from './held-requests.ts';
 import type { PageData, PageName, Pages } from './pages.ts';
 import type { RequestView } from './request-view.ts';
 import type { Session, SessionCookies } from './session-cookie.ts';
+import type { ForwardContext } from './upstream-headers.ts';
 
 export interface GatewayContext {
   config: Readonly<Config>;
@@ -29,6 +30,8 @@ export interface GatewayContext {
   logger: FastifyBaseLogger;
   /** `scheme://host[:port]` of server.publicUrl, lower case: where `/enroll` lives. */
   publicOrigin: URL;
+  /** The gateway's own cookies (both spellings), never passed to an app; fixed at start. */
+  gatewayCookies: readonly string[];
 }
 
 /** Pages carry secrets (CSRF tokens, codes being typed): never cached, never framed, no inline code. */
@@ -80,6 +83,41 @@ export function sendDenied(
   message = 'You do not have access to this application.',
 ): FastifyReply {
   return sendPage(ctx, reply, 403, 'denied', { message, requestId, signOutUrl: '/_mfa/logout' });
+}
+
+/** The forwarding context of one request: who the client is, as the gateway established it. */
+export function forwardContext(
+  ctx: GatewayContext,
+  view: RequestView,
+  app: ProtectedApp,
+  session: Session | undefined,
+  upgrade = false,
+): ForwardContext {
+  return {
+    app,
+    session,
+    clientAddress: view.clientAddress,
+    peerAddress: view.peerAddress,
+    trustedForwardedFor: view.trustedForwardedFor,
+    scheme: view.scheme,
+    authority: view.canonical.authority,
+    gatewayCookies: ctx.gatewayCookies,
+    upgrade,
+  };
+}
+
+/** Who a sign-in proved, as the session records it (the directory's view of the user). */
+export function sessionIdentity(
+  outcome: { username: string; directoryUser: { groups: string[]; email?: string; displayName?: string } },
+  view: RequestView,
+) {
+  return {
+    username: outcome.username,
+    host: view.canonical.authority,
+    groups: outcome.directoryUser.groups,
+    email: outcome.directoryUser.email ?? null,
+    name: outcome.directoryUser.displayName ?? null,
+  };
 }
 
 export function requestContext(view: RequestView, app: ProtectedApp | undefined): RequestContext {

@@ -65,6 +65,7 @@ export async function createGateway(deps: GatewayDeps) {
     held: createHeldRequests({ max: formIntercept.maxHeld, ttlMs: formIntercept.holdSeconds * 1000 }),
     logger: deps.logger,
     publicOrigin: new URL(new URL(config.server.publicUrl).origin),
+    gatewayCookies: [cookies.cookieName(true), cookies.cookieName(false), '__Host-mfa_csrf', 'mfa_csrf'],
   };
   const upgrades = createUpgradeHandler(ctx, trustedProxies);
   const { upstream } = config.gateway;

@@ -18,6 +18,7 @@ import {
   sendDenied,
   sendErrorPage,
   sendPage,
+  sessionIdentity,
 } from './context.ts';
 import { readCookie } from './gate.ts';
 import { STATIC_FILES } from './pages.ts';
@@ -175,14 +176,7 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
       return showLogin(request, reply, view, rd, 401, { username, error: failure.publicMessage });
     }
     if (previous) await cookies.revoke(previous);
-    const { directoryUser } = outcome;
-    const identity = {
-      username: outcome.username,
-      host: view.canonical.authority,
-      groups: directoryUser.groups,
-      email: directoryUser.email ?? null,
-      name: directoryUser.displayName ?? null,
-    };
+    const identity = sessionIdentity(outcome, view);
     if (outcome.kind === 'authenticated') {
       const now = clock.now();
       const session = cookies.create({

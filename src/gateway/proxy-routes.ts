@@ -12,11 +12,13 @@ import { errorBody } from '../http/error-handler.ts';
 import { type ProtectedApp, upstreamUrl } from './apps.ts';
 import {
   establish,
+  forwardContext,
   type GatewayContext,
   requestContext,
   sendDenied,
   sendErrorPage,
   sendPage,
+  sessionIdentity,
   setSessionCookie,
 } from './context.ts';
 import type { Verdict } from './gate.ts';
@@ -29,10 +31,6 @@ interface BodyOverride {
   url: string;
   body: Buffer;
   contentType: string | undefined;
-}
-
-function gatewayCookieNames(ctx: GatewayContext): string[] {
-  return [ctx.cookies.cookieName(true), ctx.cookies.cookieName(false), '__Host-mfa_csrf', 'mfa_csrf'];
 }
 
 /** Sends the request (or a held one) to the app and streams its answer back. */
@@ -50,7 +48,6 @@ export function forward(
   const [path = '/', query = ''] = (override?.url ?? `${view.canonical.path}${view.canonical.query}`).split(
     /\?(.*)/s,
   );
-  const cookieNames = gatewayCookieNames(ctx);
   return reply.from(upstreamUrl(app, path, ''), {
     queryString: () => query,
     ...(override
@@ -61,16 +58,7 @@ export function forward(
         }
       : {}),
     rewriteRequestHeaders: (_req, headers) =>
-      upstreamHeaders(headers, {
-        app,
-        session,
-        clientAddress: view.clientAddress,
-        peerAddress: view.peerAddress,
-        trustedForwardedFor: view.trustedForwardedFor,
-        scheme: view.scheme,
-        authority: view.canonical.authority,
-        gatewayCookies: cookieNames,
-      }),
+      upstreamHeaders(headers, forwardContext(ctx, view, app, session)),
     rewriteHeaders: (headers) => downstreamHeaders(headers),
     onError: (errorReply, { error }) => {
       const status = (error as { statusCode?: number }).statusCode === 504 ? 504 : 502;
@@ -132,19 +120,6 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: GatewayContext): 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  function identityOf(
-    outcome: { username: string; directoryUser: { groups: string[]; email?: string; displayName?: string } },
-    view: RequestView,
-  ) {
-    return {
-      username: outcome.username,
-      host: view.canonical.authority,
-      groups: outcome.directoryUser.groups,
-      email: outcome.directoryUser.email ?? null,
-      name: outcome.directoryUser.displayName ?? null,
-    };
-  }
-
   // ------------------------------------------------------------ HTTP Basic (Azure's "HTTP" mode)
 
   function basicChallenge(reply: FastifyReply, app: ProtectedApp) {
@@ -198,14 +173,14 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: GatewayContext): 
         if (code === undefined) return basicChallenge(reply, app);
         await authenticator.completeLogin(outcome.challenge.id, code, rctx);
         session = cookies.create({
-          ...identityOf(outcome, view),
+          ...sessionIdentity(outcome, view),
           level: 2,
           secondFactorAt: clock.now(),
           via: 'totp',
         });
       } else {
         session = cookies.create({
-          ...identityOf(outcome, view),
+          ...sessionIdentity(outcome, view),
           level: outcome.level,
           secondFactorAt: outcome.level === 2 ? clock.now() : null,
           via: outcome.via,
@@ -263,7 +238,7 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: GatewayContext): 
       });
     }
     if (session) await cookies.revoke(session);
-    const identity = identityOf(outcome, view);
+    const identity = sessionIdentity(outcome, view);
     if (outcome.kind === 'authenticated') {
       const fresh = cookies.create({
         ...identity,

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import type { NetworkList } from '../core/policy/networks.ts';
-import type { GatewayContext } from './context.ts';
+import { forwardContext, type GatewayContext } from './context.ts';
 import { prepareRequest } from './request-view.ts';
 import { upstreamHeaders } from './upstream-headers.ts';
 
@@ -38,22 +38,7 @@ export function createUpgradeHandler(ctx: GatewayContext, trustedProxies: Networ
     if (verdict.kind !== 'forward' || !verdict.app.config.websocket || !verdict.app.upstreamOrigin)
       return refuse(socket, 403);
     const { app, session } = verdict;
-    req.headers = upstreamHeaders(req.headers, {
-      app,
-      session,
-      clientAddress: view.clientAddress,
-      peerAddress: view.peerAddress,
-      trustedForwardedFor: view.trustedForwardedFor,
-      scheme: view.scheme,
-      authority: view.canonical.authority,
-      gatewayCookies: [
-        ctx.cookies.cookieName(true),
-        ctx.cookies.cookieName(false),
-        '__Host-mfa_csrf',
-        'mfa_csrf',
-      ],
-      upgrade: true,
-    });
+    req.headers = upstreamHeaders(req.headers, forwardContext(ctx, view, app, session, true));
     // What was checked is what is forwarded: the canonical path, not the raw one.
     req.url = `${view.canonical.path}${view.canonical.query}`;
     proxy.ws(req, socket, head, {

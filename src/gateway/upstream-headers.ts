@@ -44,7 +44,7 @@ function cachedIdentityKey(lower: string): string {
 
 /** Per app (its configured names), computed once. */
 const identitySets = new WeakMap<ProtectedApp, Set<string>>();
-function identityOf(app: ProtectedApp): Set<string> {
+function identityNames(app: ProtectedApp): Set<string> {
   let set = identitySets.get(app);
   if (!set) {
     set = new Set([...BUILT_IN_IDENTITY, ...Object.values(app.identityHeaders).map(identityKey)]);
@@ -94,7 +94,7 @@ function clean(value: string): string {
 
 export function upstreamHeaders(incoming: IncomingHttpHeaders, ctx: ForwardContext): Record<string, string> {
   const { app } = ctx;
-  const identity = identityOf(app);
+  const identity = identityNames(app);
   const listedInConnection = incoming.connection
     ? new Set(
         String(incoming.connection)

@@ -170,15 +170,9 @@ export class CookieJar {
   }
 }
 
-/** Signs in through the gateway's forms with fetch; returns the jar holding the session. */
-export async function signIn(
-  site: GatewaySite,
-  username: string,
-  password: string,
-  options: { rd?: string; jar?: CookieJar; code?: string | false } = {},
-): Promise<{ jar: CookieJar; final: Response }> {
-  const jar = options.jar ?? new CookieJar();
-  const go = async (path: string, init: RequestInit = {}) => {
+/** fetch on the site that keeps cookies in the jar and never follows redirects. */
+export function browse(site: GatewaySite, jar: CookieJar) {
+  return async (path: string, init: RequestInit = {}) => {
     const response = await fetch(`${site.url}${path}`, {
       ...init,
       redirect: 'manual',
@@ -187,6 +181,17 @@ export async function signIn(
     jar.store(response);
     return response;
   };
+}
+
+/** Signs in through the gateway's forms with fetch; returns the jar holding the session. */
+export async function signIn(
+  site: GatewaySite,
+  username: string,
+  password: string,
+  options: { rd?: string; jar?: CookieJar; code?: string | false } = {},
+): Promise<{ jar: CookieJar; final: Response }> {
+  const jar = options.jar ?? new CookieJar();
+  const go = browse(site, jar);
   const page = await go(`/_mfa/login?rd=${encodeURIComponent(options.rd ?? '/')}`);
   const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? '';
   const form = (fields: Record<string, string>) => ({

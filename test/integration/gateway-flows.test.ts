@@ -7,7 +7,7 @@ import pino from 'pino';
 import { startIntranetApp } from '../../demo/intranet-app.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { buildServices } from '../../src/main.ts';
-import { CookieJar, type GatewaySite, signIn, startGatewaySite } from '../helpers/gateway-site.ts';
+import { browse, CookieJar, type GatewaySite, signIn, startGatewaySite } from '../helpers/gateway-site.ts';
 
 const basic = (user: string, password: string) =>
   `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
@@ -162,15 +162,7 @@ describe('the gateway in front of the intranet app', () => {
 
   test('form interception: the app sees its login post only after the second factor', async () => {
     const jar = new CookieJar();
-    const go = async (path: string, init: RequestInit = {}) => {
-      const response = await fetch(`${site.url}${path}`, {
-        ...init,
-        redirect: 'manual',
-        headers: { ...(init.headers as Record<string, string>), cookie: jar.header() },
-      });
-      jar.store(response);
-      return response;
-    };
+    const go = browse(site, jar);
     assert.equal((await go('/app-login/')).status, 200, 'the app serves its own form');
     const post = await go('/app-login/login', {
       method: 'POST',
