@@ -6,6 +6,7 @@ import { ConfigError } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { systemClock } from './core/clock.ts';
 import { type Core, createCore } from './core/create-core.ts';
+import { createNetworkList } from './core/policy/networks.ts';
 import type { Clock, Directory, Random } from './core/ports.ts';
 import { systemRandom } from './core/random.ts';
 import { createLdapDirectory } from './directory/ldap-directory.ts';
@@ -134,6 +135,7 @@ export async function startService(
     logger,
     storeKey: storeKey(config),
   });
+  const trustedProxies = createNetworkList(config.server.trustedProxies);
   // One fastify instance per listener: an instance listens once, and each has its own TLS.
   const bound = await Promise.all(
     config.server.listen.map(async (listener) => ({
@@ -144,6 +146,7 @@ export async function startService(
           : await buildHttpServer({
               services,
               logger,
+              trustedProxies,
               gateway,
               ...(listener.tls ? { tls: listener.tls } : {}),
             }),

@@ -15,7 +15,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import { systemRandom } from '../../src/core/random.ts';
 import { hashPassword } from '../../src/core/secrets/password-hash.ts';
-import { createSessionCookies, importSessionKey } from '../../src/gateway/session-cookie.ts';
+import { createSessionCookies, importSessionKey } from '../../src/http/session-cookie.ts';
 import { buildServices, type RunningService, startService } from '../../src/main.ts';
 import { parseEncryptionKey } from '../../src/store/secret-box.ts';
 import { announce, stopOnSignal } from './child.ts';

@@ -15,7 +15,7 @@ import type { Directory } from '../core/ports.ts';
 import { createLdapDirectory } from '../directory/ldap-directory.ts';
 import { createUsersFileDirectory } from '../directory/users-file.ts';
 import { compileApps, upstreamUrl } from '../gateway/apps.ts';
-import { type CanonicalRequest, canonicalRequest } from '../gateway/canonical-request.ts';
+import { type CanonicalRequest, canonicalRequest } from '../http/canonical-request.ts';
 import { createLogger } from '../main.ts';
 import { CONFIG_OPTION, type Io, parse, readConfig, UsageError } from './context.ts';
 

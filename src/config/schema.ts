@@ -315,6 +315,158 @@ export const GatewaySchema = Type.Object(
   { ...closed, default: {} },
 );
 
+export const PORTAL_METHODS = ['totp', 'push', 'sms', 'voice'] as const;
+export const ADMIN_PERMISSIONS = ['users:read', 'users:write', 'bypass', 'enrollment', 'audit'] as const;
+export const FIRST_ENROLLMENT_POLICIES = ['password', 'trusted-networks', 'window'] as const;
+
+const LocalisedText = Type.Record(
+  Type.String({ pattern: '^[a-z]{2}(-[A-Z]{2})?$' }),
+  Type.String({ minLength: 1 }),
+);
+
+/** The administrator's security questions; `id` is stored with each answer, so keep it stable. */
+export const DEFAULT_SECURITY_QUESTIONS = [
+  {
+    id: 'first-pet',
+    text: { en: 'What was the name of your first pet?', de: 'Wie hieß Ihr erstes Haustier?' },
+  },
+  {
+    id: 'birth-city',
+    text: { en: 'In which city were you born?', de: 'In welcher Stadt sind Sie geboren?' },
+  },
+  {
+    id: 'first-school',
+    text: { en: 'What was the name of your first school?', de: 'Wie hieß Ihre erste Schule?' },
+  },
+  {
+    id: 'childhood-friend',
+    text: {
+      en: 'What is the first name of your best childhood friend?',
+      de: 'Wie lautet der Vorname Ihres besten Kindheitsfreundes?',
+    },
+  },
+  {
+    id: 'first-car',
+    text: { en: 'What was the make of your first car?', de: 'Welche Marke hatte Ihr erstes Auto?' },
+  },
+  {
+    id: 'mother-birthplace',
+    text: { en: 'In which town was your mother born?', de: 'In welchem Ort wurde Ihre Mutter geboren?' },
+  },
+  {
+    id: 'first-job',
+    text: { en: 'What was your first job?', de: 'Was war Ihre erste Arbeitsstelle?' },
+  },
+  {
+    id: 'favourite-teacher',
+    text: {
+      en: 'What was the surname of your favourite teacher?',
+      de: 'Wie lautete der Nachname Ihrer Lieblingslehrkraft?',
+    },
+  },
+];
+
+export const PortalSchema = Type.Object(
+  {
+    /** Azure's "Allow log in": users may sign in to /enroll at all. */
+    allowLogin: Type.Boolean({ default: true }),
+    enrollment: Type.Object(
+      {
+        /** Users without a second factor may enrol one themselves. */
+        allow: Type.Boolean({ default: true }),
+        /**
+         * Who may enrol a first factor: `password` (the directory password is enough), `trusted-networks`
+         * (only from `portal.trustedNetworks`), `window` (only inside an administrator's enrollment window).
+         */
+        firstEnrollment: Type.Enum(FIRST_ENROLLMENT_POLICIES, { default: 'password' }),
+        /** Ask for a backup phone number in the wizard. */
+        promptBackupPhone: Type.Boolean({ default: true }),
+        /** Offer to register a third-party OATH token (its base32 secret) instead of a new app seed. */
+        promptOathToken: Type.Boolean({ default: false }),
+        /** Ask for phone numbers in the wizard (kept for SMS and voice). */
+        promptPhone: Type.Boolean({ default: true }),
+      },
+      { ...closed, default: {} },
+    ),
+    /** Methods users may choose; the first is the default. push, sms and voice need later providers. */
+    methods: Type.Array(Type.Enum(PORTAL_METHODS), { minItems: 1, uniqueItems: true, default: ['totp'] }),
+    /** Azure's "Allow users to select method". */
+    allowSelectMethod: Type.Boolean({ default: true }),
+    /** Azure's "Allow users to select language". */
+    allowSelectLanguage: Type.Boolean({ default: true }),
+    /** Language of users who chose none and whose browser asks for none we have. */
+    defaultLanguage: Type.String({ pattern: '^[a-z]{2}$', default: 'en' }),
+    userBypass: Type.Object(
+      {
+        /** Azure's "Allow user one-time bypass". */
+        allow: Type.Boolean({ default: true }),
+        defaultSeconds: Type.Integer({ minimum: 30, default: 300 }),
+        maxSeconds: Type.Integer({ minimum: 30, maximum: 86400, default: 900 }),
+      },
+      { ...closed, default: {} },
+    ),
+    mobileApp: Type.Object(
+      {
+        /** Azure's "Allow mobile app activation" (the mobile service). */
+        allow: Type.Boolean({ default: false }),
+        maxDevices: Type.Integer({ minimum: 1, maximum: 10, default: 1 }),
+      },
+      { ...closed, default: {} },
+    ),
+    pin: Type.Object(
+      {
+        /** PIN mode: users set a PIN in the wizard (asked by the mobile app before approving). */
+        required: Type.Boolean({ default: false }),
+        minLength: Type.Integer({ minimum: 4, maximum: 10, default: 4 }),
+        maxLength: Type.Integer({ minimum: 4, maximum: 16, default: 8 }),
+      },
+      { ...closed, default: {} },
+    ),
+    securityQuestions: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** How many questions each user picks and answers when enrolling. */
+        count: Type.Integer({ minimum: 1, maximum: 10, default: 4 }),
+        /** How many of them must be answered correctly to sign in with them instead of the factor. */
+        answersRequired: Type.Integer({ minimum: 1, maximum: 10, default: 2 }),
+        questions: Type.Array(
+          Type.Object({ id: Type.String({ pattern: '^[a-z0-9-]{1,40}$' }), text: LocalisedText }, closed),
+          { minItems: 1, default: DEFAULT_SECURITY_QUESTIONS },
+        ),
+      },
+      { ...closed, default: {} },
+    ),
+    /** Offer an authenticator code when the user's method (push, phone) is unavailable. */
+    oathFallback: Type.Boolean({ default: true }),
+    /** Sign-in to the portal from these networks skips the second factor (changes still need a step-up). */
+    trustedNetworks: Networks('portal trusted networks'),
+    /** A sensitive change (re-enrolling, removing a device) needs the second factor within this long. */
+    stepUpSeconds: Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
+    session: Type.Object(
+      {
+        cookieName: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'mfa_portal' }),
+        idleTimeoutSeconds: Type.Integer({ minimum: 60, default: 900 }),
+        maxAgeSeconds: Type.Integer({ minimum: 60, default: 28800 }),
+      },
+      { ...closed, default: {} },
+    ),
+    /** Form posts per client address per minute, on top of the core's per-user lockout. */
+    rateLimitPerMinute: Type.Integer({ minimum: 1, default: 60 }),
+    /** Members of these directory groups administer users at /enroll/admin, with these permissions. */
+    admins: Type.Array(
+      Type.Object(
+        {
+          group: Type.String({ minLength: 1 }),
+          permissions: Type.Array(Type.Enum(ADMIN_PERMISSIONS), { minItems: 1, uniqueItems: true }),
+        },
+        closed,
+      ),
+      { default: [] },
+    ),
+  },
+  { ...closed, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: ServerSchema,
@@ -322,6 +474,7 @@ export const ConfigSchema = Type.Object(
     directory: DirectorySchema,
     auth: AuthSchema,
     gateway: GatewaySchema,
+    portal: PortalSchema,
     regulation: RegulationSchema,
     log: LogSchema,
   },
@@ -335,5 +488,6 @@ export type AuthConfig = Static<typeof AuthSchema>;
 export type RegulationConfig = Static<typeof RegulationSchema>;
 export type StoreConfig = Static<typeof StoreSchema>;
 export type GatewayConfig = Static<typeof GatewaySchema>;
+export type PortalConfig = Static<typeof PortalSchema>;
 export type AppConfig = Static<typeof AppSchema>;
 export type ListenerConfig = Static<typeof ListenerSchema>;

@@ -190,6 +190,7 @@ function semanticProblems(config: Config): ConfigProblem[] {
     }
   });
   problems.push(...gatewayProblems(config));
+  problems.push(...portalProblems(config));
   try {
     new URL(server.publicUrl);
   } catch {
@@ -258,5 +259,78 @@ function gatewayProblems(config: Config): ConfigProblem[] {
         message: 'is only for plain listeners, but this listener has tls',
       });
   });
+  return problems;
+}
+
+/** Methods users can be offered today; the others need providers that later versions bring. */
+const AVAILABLE_METHODS = new Set(['totp']);
+
+function portalProblems(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const { portal } = config;
+  const notAbove = (path: string, value: number, limitPath: string, limit: number) => {
+    if (value > limit)
+      problems.push({
+        path,
+        message: `must not exceed ${limitPath} (${limit}), but it's configured as '${value}'`,
+      });
+  };
+  portal.trustedNetworks.forEach((entry, index) => {
+    if (!parseAddressOrCidr(entry))
+      problems.push({
+        path: `portal.trustedNetworks[${index}]`,
+        message: `must be an IP address or CIDR, but it's configured as '${entry}'`,
+      });
+  });
+  portal.methods.forEach((method, index) => {
+    if (!AVAILABLE_METHODS.has(method))
+      problems.push({
+        path: `portal.methods[${index}]`,
+        message: `'${method}' is not available in this version (available: ${[...AVAILABLE_METHODS].join(', ')})`,
+      });
+  });
+  notAbove('portal.pin.minLength', portal.pin.minLength, 'portal.pin.maxLength', portal.pin.maxLength);
+  notAbove(
+    'portal.userBypass.defaultSeconds',
+    portal.userBypass.defaultSeconds,
+    'portal.userBypass.maxSeconds',
+    portal.userBypass.maxSeconds,
+  );
+  notAbove(
+    'portal.session.idleTimeoutSeconds',
+    portal.session.idleTimeoutSeconds,
+    'portal.session.maxAgeSeconds',
+    portal.session.maxAgeSeconds,
+  );
+  const questions = portal.securityQuestions;
+  notAbove(
+    'portal.securityQuestions.count',
+    questions.count,
+    'the number of questions',
+    questions.questions.length,
+  );
+  notAbove(
+    'portal.securityQuestions.answersRequired',
+    questions.answersRequired,
+    'portal.securityQuestions.count',
+    questions.count,
+  );
+  const ids = new Set<string>();
+  questions.questions.forEach((question, index) => {
+    const path = `portal.securityQuestions.questions[${index}]`;
+    if (ids.has(question.id))
+      problems.push({ path: `${path}.id`, message: `must be unique, but '${question.id}' is used twice` });
+    ids.add(question.id);
+    if (!question.text[portal.defaultLanguage])
+      problems.push({
+        path: `${path}.text`,
+        message: `needs a text in portal.defaultLanguage ('${portal.defaultLanguage}')`,
+      });
+  });
+  if (portal.session.cookieName === config.gateway.session.cookieName)
+    problems.push({
+      path: 'portal.session.cookieName',
+      message: 'must differ from gateway.session.cookieName',
+    });
   return problems;
 }

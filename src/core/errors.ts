@@ -59,6 +59,24 @@ export const ERROR_CATALOGUE = {
     expose: false,
     message: 'Too many attempts.',
   },
+  'auth.forbidden': {
+    httpStatus: 403,
+    radius: 'reject',
+    expose: true,
+    message: 'You do not have permission to do this.',
+  },
+  'enrollment.step_up_required': {
+    httpStatus: 403,
+    radius: 'reject',
+    expose: true,
+    message: 'Confirm with your current second factor first.',
+  },
+  'enrollment.not_allowed': {
+    httpStatus: 403,
+    radius: 'reject',
+    expose: true,
+    message: 'Enrollment is not available here. Please contact your help desk.',
+  },
   'directory.unavailable': {
     httpStatus: 401,
     radius: 'reject',

@@ -138,6 +138,8 @@ export interface FactorStore {
   ): Promise<TotpFactor>;
   /** Removes every factor of a user (admin reset); returns how many were removed. */
   removeFactors(userId: string): Promise<number>;
+  /** Removes one factor of this user; false when the user has no factor with that id. */
+  removeFactor(userId: string, factorId: string): Promise<boolean>;
   /**
    * The TOTP replay guard: records `timeStep` as used only if it is later than the last accepted
    * one, in a single conditional update. Returns false when the code (or a later one) was already used.
@@ -225,7 +227,10 @@ export interface StoredAuditEvent extends AuditEvent {
 
 export interface AuditQuery {
   username?: string;
+  /** Exact type, or a prefix ending in `.` (`auth.`) for a family of types. */
   type?: string;
+  outcome?: AuditOutcome;
+  actor?: string;
   since?: number;
   until?: number;
   limit?: number;
@@ -276,4 +281,36 @@ export interface SessionRevocationStore {
     username: string,
   ): Promise<{ session: boolean; userBefore: number | null }>;
   deleteExpiredRevocations(before: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------- security questions
+
+/** One answer of a user, hashed (argon2id with the pepper); the question is the administrator's id. */
+export interface SecurityAnswer {
+  questionId: string;
+  answerHash: string;
+}
+
+export interface SecurityAnswerStore {
+  listSecurityAnswers(userId: string): Promise<SecurityAnswer[]>;
+  /** Replaces every answer of the user in one transaction. */
+  replaceSecurityAnswers(userId: string, answers: SecurityAnswer[], at: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------- enrollment windows
+
+/** Issued by an administrator: until `expiresAt` the user may enrol or replace a factor with the password alone. */
+export interface EnrollmentWindow {
+  id: string;
+  userId: string;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface EnrollmentWindowStore {
+  createEnrollmentWindow(window: EnrollmentWindow): Promise<void>;
+  /** A window of the user that is open at `at`, if any. */
+  findEnrollmentWindow(userId: string, at: number): Promise<EnrollmentWindow | undefined>;
+  deleteExpiredEnrollmentWindows(before: number): Promise<number>;
 }

@@ -1,6 +1,5 @@
 // What every gateway route shares: the config, the core services it calls, the session cookies,
 // and the few helpers that write answers (pages with their security headers, cookies, redirects).
-import { randomBytes } from 'node:crypto';
 import type {} from '@fastify/cookie';
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { Config } from '../config/schema.ts';
@@ -8,12 +7,13 @@ import type { Authenticator } from '../core/auth/authenticator.ts';
 import { type ErrorCode, MfaError } from '../core/errors.ts';
 import type { createAccessPolicy } from '../core/policy/access-rules.ts';
 import type { AuditSink, Clock, RequestContext } from '../core/ports.ts';
+import type { RequestView } from '../http/request-view.ts';
+import type { Session, SessionCookies } from '../http/session-cookie.ts';
+import { PAGE_HEADERS } from '../http/web-page.ts';
 import type { ProtectedApp } from './apps.ts';
 import type { Gate } from './gate.ts';
 import type { HeldRequests } from './held-requests.ts';
 import type { PageData, PageName, Pages } from './pages.ts';
-import type { RequestView } from './request-view.ts';
-import type { Session, SessionCookies } from './session-cookie.ts';
 import type { ForwardContext } from './upstream-headers.ts';
 
 export interface GatewayContext {
@@ -33,17 +33,6 @@ export interface GatewayContext {
   /** The gateway's own cookies (both spellings), never passed to an app; fixed at start. */
   gatewayCookies: readonly string[];
 }
-
-/** Pages carry secrets (CSRF tokens, codes being typed): never cached, never framed, no inline code. */
-const PAGE_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-} as const;
 
 export function sendPage<N extends PageName>(
   ctx: GatewayContext,
@@ -157,24 +146,6 @@ export async function establish(
   session: Session,
 ): Promise<void> {
   setSessionCookie(ctx, reply, view, await ctx.cookies.encode(session), session);
-}
-
-// ---------------------------------------------------------------- CSRF for the sign-in forms
-
-export const csrfCookieName = (view: RequestView) =>
-  view.scheme === 'https' ? '__Host-mfa_csrf' : 'mfa_csrf';
-
-/** Double-submit token: the form's hidden field must equal the cookie only this origin could set. */
-export function csrfToken(reply: FastifyReply, view: RequestView, existing: string | undefined): string {
-  if (existing && /^[A-Za-z0-9_-]{32}$/.test(existing)) return existing;
-  const token = randomBytes(24).toString('base64url');
-  reply.setCookie(csrfCookieName(view), token, {
-    path: '/',
-    httpOnly: true,
-    secure: view.scheme === 'https',
-    sameSite: 'strict',
-  });
-  return token;
 }
 
 /** Errors that end the sign-in attempt shown as the login page's message. */

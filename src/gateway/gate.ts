@@ -2,9 +2,10 @@
 // [decidePolicy, readSession, enforceLevel, authorizeSubject] → forward, sign in, or deny.
 // Every failure on the way denies (DESIGN §6 rule 1): nothing here falls back to forwarding.
 import type { createAccessPolicy, Decision } from '../core/policy/access-rules.ts';
+import type { RequestView } from '../http/request-view.ts';
+import type { Session, SessionCookies } from '../http/session-cookie.ts';
+import { readCookie } from '../http/web-page.ts';
 import type { ProtectedApp } from './apps.ts';
-import type { RequestView } from './request-view.ts';
-import type { Session, SessionCookies } from './session-cookie.ts';
 
 export type Verdict =
   | { kind: 'forward'; app: ProtectedApp; decision: Decision; session: Session | undefined }
@@ -12,16 +13,6 @@ export type Verdict =
   /** Form interception: the app's own login post, to be checked by the gateway first. */
   | { kind: 'intercept'; app: ProtectedApp; decision: Decision; need: 1 | 2; session: Session | undefined }
   | { kind: 'deny'; app: ProtectedApp | undefined; decision: Decision; reason: string };
-
-/** The value of one cookie in a Cookie header; the first occurrence wins, as browsers send the most specific first. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
 
 export function createGate(deps: {
   apps: readonly ProtectedApp[];

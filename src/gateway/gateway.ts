@@ -13,6 +13,7 @@ import { createAccessPolicy, ruleFromApp } from '../core/policy/access-rules.ts'
 import { createNetworkList } from '../core/policy/networks.ts';
 import type { AuditSink, Clock, Random } from '../core/ports.ts';
 import type { SessionRevocation } from '../core/sessions/revocation.ts';
+import { createSessionCookies, importSessionKey } from '../http/session-cookie.ts';
 import { compileApps } from './apps.ts';
 import type { GatewayContext } from './context.ts';
 import { createGate } from './gate.ts';
@@ -20,8 +21,6 @@ import { createHeldRequests } from './held-requests.ts';
 import { registerLoginRoutes } from './login-routes.ts';
 import { createPages } from './pages.ts';
 import { registerProxyRoutes } from './proxy-routes.ts';
-import { INVALID_REQUEST_PATH, prepareRequest } from './request-view.ts';
-import { createSessionCookies, importSessionKey } from './session-cookie.ts';
 import { createUpgradeHandler } from './upgrade.ts';
 
 export interface GatewayDeps {
@@ -71,12 +70,6 @@ export async function createGateway(deps: GatewayDeps) {
   const { upstream } = config.gateway;
 
   return {
-    /** fastify's rewriteUrl: route on the canonical path, or on the 400 page when there is none. */
-    rewriteUrl(raw: IncomingMessage): string {
-      const view = prepareRequest(raw, trustedProxies);
-      return view instanceof Error ? INVALID_REQUEST_PATH : `${view.canonical.path}${view.canonical.query}`;
-    },
-
     async register(app: FastifyInstance): Promise<void> {
       await app.register(fastifyCookie);
       // At the top, not inside the proxy scope: the sign-in routes replay held login posts too.

@@ -5,13 +5,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MfaError, toMfaError } from '../core/errors.ts';
 import { safeReturnUrl } from '../core/policy/return-url.ts';
 import type { Method } from '../core/ports.ts';
-import { constantTimeEqual } from '../core/secrets/constant-time.ts';
+import { canonicalRequest } from '../http/canonical-request.ts';
+import { type RequestView, requestView } from '../http/request-view.ts';
+import type { Session } from '../http/session-cookie.ts';
+import { checkCsrf, csrfToken, sendStatic } from '../http/web-page.ts';
 import type { ProtectedApp } from './apps.ts';
-import { canonicalRequest } from './canonical-request.ts';
 import {
   clearSessionCookie,
-  csrfCookieName,
-  csrfToken,
   establish,
   type GatewayContext,
   requestContext,
@@ -20,11 +20,7 @@ import {
   sendPage,
   sessionIdentity,
 } from './context.ts';
-import { readCookie } from './gate.ts';
-import { STATIC_FILES } from './pages.ts';
 import { replayHeld } from './proxy-routes.ts';
-import { type RequestView, requestView } from './request-view.ts';
-import type { Session } from './session-cookie.ts';
 
 const LOGIN = '/_mfa/login';
 
@@ -81,13 +77,6 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
       allowHttp: view.scheme === 'http',
     });
 
-  function checkCsrf(request: FastifyRequest, view: RequestView): void {
-    const cookie = readCookie(request.headers.cookie, csrfCookieName(view)) ?? '';
-    const sent = (request.body as Form | undefined)?._csrf;
-    if (typeof sent !== 'string' || cookie === '' || !constantTimeEqual(sent, cookie))
-      throw new MfaError('input.invalid', { detail: 'CSRF token missing or wrong' });
-  }
-
   /**
    * How each second-factor method is asked for on the page, keyed by the challenge's method. The
    * push step (the number to match and a waiting page, portal/gateway/push.eta) is added here by the
@@ -114,7 +103,7 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
     status = 200,
     error?: string,
   ) {
-    const csrf = csrfToken(reply, view, readCookie(request.headers.cookie, csrfCookieName(view)));
+    const csrf = csrfToken(request, reply, view);
     const { app } = target(view, session.pending?.rd ?? '/');
     const step = steps[session.pending?.method ?? 'totp'];
     if (!step) throw new MfaError('internal', { detail: `no sign-in step for ${session.pending?.method}` });
@@ -129,7 +118,7 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
     status = 200,
     extra: { username?: string; error?: string } = {},
   ) {
-    const csrf = csrfToken(reply, view, readCookie(request.headers.cookie, csrfCookieName(view)));
+    const csrf = csrfToken(request, reply, view);
     const { app } = target(view, rd);
     return sendPage(ctx, reply, status, 'login', {
       appName: app?.config.name ?? view.canonical.host,
@@ -271,12 +260,7 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
   app.post('/_mfa/logout', logout);
 
   app.get('/_mfa/static/*', async (request, reply) => {
-    const file = STATIC_FILES[requestView(request.raw).canonical.path];
-    if (!file) return sendErrorPage(ctx, reply, 404, request.id);
-    return reply
-      .header('content-type', file.contentType)
-      .header('cache-control', 'public, max-age=3600')
-      .header('x-content-type-options', 'nosniff')
-      .send(file.body);
+    const name = requestView(request.raw).canonical.path.slice('/_mfa/static/'.length);
+    return sendStatic(reply, name) || sendErrorPage(ctx, reply, 404, request.id);
   });
 }

@@ -1,12 +1,9 @@
 // The gateway's server-rendered sign-in pages (eta templates under portal/gateway, one shared layout
 // portal/layout.eta) and its static files (portal/static), both read once and then served from memory.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Eta } from 'eta/core';
-
-const PORTAL_DIR = path.resolve(import.meta.dirname, '../../portal');
-const STATIC_DIR = path.join(PORTAL_DIR, 'static');
-const STATIC_PREFIX = '/_mfa/static/';
+import { PORTAL_DIR } from '../http/web-page.ts';
 
 export interface LoginPageData {
   appName: string;
@@ -153,28 +150,3 @@ export function createPages(options: PagesOptions = {}): Pages {
     },
   };
 }
-
-const CONTENT_TYPES: Record<string, string> = {
-  '.css': 'text/css; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.webp': 'image/webp',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-function loadStaticFiles(dir: string): Record<string, { body: Buffer; contentType: string }> {
-  const files: Record<string, { body: Buffer; contentType: string }> = {};
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const contentType = CONTENT_TYPES[path.extname(entry.name).toLowerCase()] ?? 'application/octet-stream';
-    files[`${STATIC_PREFIX}${entry.name}`] = { body: readFileSync(path.join(dir, entry.name)), contentType };
-  }
-  return Object.freeze(files);
-}
-
-/** The files of portal/static (not its sub-folders), keyed by URL path: `/_mfa/static/style.css`. */
-export const STATIC_FILES: Readonly<Record<string, { body: Buffer; contentType: string }>> =
-  loadStaticFiles(STATIC_DIR);

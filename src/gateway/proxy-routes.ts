@@ -9,6 +9,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LRUCache } from 'lru-cache';
 import { isMfaError, MfaError, toMfaError } from '../core/errors.ts';
 import { errorBody } from '../http/error-handler.ts';
+import { INVALID_REQUEST_PATH, type RequestView, requestView } from '../http/request-view.ts';
+import type { Session } from '../http/session-cookie.ts';
 import { type ProtectedApp, upstreamUrl } from './apps.ts';
 import {
   establish,
@@ -22,8 +24,6 @@ import {
   setSessionCookie,
 } from './context.ts';
 import type { Verdict } from './gate.ts';
-import { INVALID_REQUEST_PATH, type RequestView, requestView } from './request-view.ts';
-import type { Session } from './session-cookie.ts';
 import { downstreamHeaders, upstreamHeaders } from './upstream-headers.ts';
 
 interface BodyOverride {

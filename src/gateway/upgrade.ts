@@ -5,8 +5,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { createProxyServer } from 'http-proxy-3';
 import type { NetworkList } from '../core/policy/networks.ts';
+import { prepareRequest } from '../http/request-view.ts';
 import { forwardContext, type GatewayContext } from './context.ts';
-import { prepareRequest } from './request-view.ts';
 import { upstreamHeaders } from './upstream-headers.ts';
 
 const STATUS_TEXT: Record<number, string> = {

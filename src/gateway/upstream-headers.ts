@@ -2,8 +2,8 @@
 // every client-sent identity header gone in whatever spelling, then the identity the gateway
 // vouches for and the X-Forwarded-* set added. Used for HTTP forwarding and upgrades alike.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Session } from '../http/session-cookie.ts';
 import type { ProtectedApp } from './apps.ts';
-import type { Session } from './session-cookie.ts';
 
 /** RFC 9110 §7.6.1 connection-specific fields, plus the legacy ones proxies still meet. */
 const HOP_BY_HOP = new Set([

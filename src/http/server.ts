@@ -4,10 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { NetworkList } from '../core/policy/networks.ts';
 import type { Gateway } from '../gateway/gateway.ts';
 import type { Services } from '../main.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { registerHealth } from './health.ts';
+import { INVALID_REQUEST_PATH, prepareRequest } from './request-view.ts';
 
 const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -21,6 +23,8 @@ export interface TlsFiles {
 export async function buildHttpServer(deps: {
   services: Pick<Services, 'store' | 'directory'>;
   logger: FastifyBaseLogger;
+  /** Proxies whose X-Forwarded-For is believed, for every request's client address. */
+  trustedProxies: NetworkList;
   gateway?: Gateway;
   tls?: TlsFiles;
 }): Promise<FastifyInstance> {
@@ -33,7 +37,12 @@ export async function buildHttpServer(deps: {
     // Shown on error pages as the help-desk reference: random, so it is unique across restarts
     // and nodes and says nothing about traffic.
     genReqId: () => randomUUID().slice(0, 13),
-    ...(gateway ? { rewriteUrl: (raw: IncomingMessage) => gateway.rewriteUrl(raw) } : {}),
+    // Every request is made canonical once, on arrival (DESIGN §6 rule 3): routes match the
+    // canonical path, and a request that has none is routed to the 400 page.
+    rewriteUrl(raw: IncomingMessage): string {
+      const view = prepareRequest(raw, deps.trustedProxies);
+      return view instanceof Error ? INVALID_REQUEST_PATH : `${view.canonical.path}${view.canonical.query}`;
+    },
     ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
   };
   // HTTP and HTTPS instances have the same API; fastify's types tell them apart only by the server.

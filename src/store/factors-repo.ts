@@ -99,6 +99,15 @@ export function createFactorsRepo(
       return Number(result.numDeletedRows);
     },
 
+    async removeFactor(userId, factorId) {
+      const result = await db
+        .deleteFrom('factors')
+        .where('id', '=', factorId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows) > 0;
+    },
+
     async acceptTimeStep(factorId, timeStep, at) {
       // One statement: whichever request updates the row first wins; the other sees the new step.
       const result = await db

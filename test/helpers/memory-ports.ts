@@ -93,6 +93,10 @@ export function createMemoryStore(): MemoryStore {
       for (const [id, f] of factors) if (f.userId === userId && factors.delete(id)) removed++;
       return removed;
     },
+    async removeFactor(userId, factorId) {
+      const factor = factors.get(factorId);
+      return factor?.userId === userId && factors.delete(factorId);
+    },
     async acceptTimeStep(factorId, timeStep) {
       const factor = factors.get(factorId);
       if (!factor || (factor.lastTimeStep !== null && factor.lastTimeStep >= timeStep)) return false;

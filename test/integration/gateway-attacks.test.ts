@@ -11,7 +11,7 @@ import {
   createSessionCookies,
   importSessionKey,
   type SessionSettings,
-} from '../../src/gateway/session-cookie.ts';
+} from '../../src/http/session-cookie.ts';
 import { parseEncryptionKey } from '../../src/store/secret-box.ts';
 import { freePort, TEST_KEY } from '../helpers/cli.ts';
 import { type GatewaySite, signIn, startGatewaySite } from '../helpers/gateway-site.ts';

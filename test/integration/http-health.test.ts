@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
 import { MfaError } from '../../src/core/errors.ts';
+import { createNetworkList } from '../../src/core/policy/networks.ts';
 import { buildHttpServer } from '../../src/http/server.ts';
 
 const logger = pino({ level: 'silent' });
@@ -15,6 +16,7 @@ function app(store: () => Promise<void>, directory: () => Promise<void>) {
   return buildHttpServer({
     services: { store: { ping: store }, directory: { ping: directory } } as never,
     logger,
+    trustedProxies: createNetworkList([]),
   });
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isMfaError } from '../../src/core/errors.ts';
-import { canonicalRequest, checkFraming } from '../../src/gateway/canonical-request.ts';
+import { canonicalRequest, checkFraming } from '../../src/http/canonical-request.ts';
 
 const HOST = 'intranet.example.com';
 const canon = (rawUrl: string, hostHeader: string | undefined = HOST, scheme: 'http' | 'https' = 'https') =>

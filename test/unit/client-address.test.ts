@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isMfaError } from '../../src/core/errors.ts';
 import { createNetworkList } from '../../src/core/policy/networks.ts';
-import { resolveClient } from '../../src/gateway/client-address.ts';
+import { resolveClient } from '../../src/http/client-address.ts';
 
 // The load balancer and the CDN edge in front of it are trusted; nothing else is.
 const LOAD_BALANCER = '10.0.0.5';

@@ -7,13 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import vm from 'node:vm';
-import {
-  createPages,
-  PAGE_NAMES,
-  type PageData,
-  type PageName,
-  STATIC_FILES,
-} from '../../src/gateway/pages.ts';
+import { createPages, PAGE_NAMES, type PageData, type PageName } from '../../src/gateway/pages.ts';
+import { STATIC_FILES } from '../../src/http/web-page.ts';
 
 const SCRIPT = '<script>alert(1)</script>';
 const ATTRIBUTE = `"'><img src=x onerror=alert(1)>`;
@@ -184,14 +179,14 @@ describe('gateway pages', () => {
 });
 
 describe('static files', () => {
-  test('are the files of portal/static, keyed by URL path, with their content types', () => {
-    const css = STATIC_FILES['/_mfa/static/style.css'];
-    const js = STATIC_FILES['/_mfa/static/push-wait.js'];
+  test('are the files of portal/static, keyed by file name, with their content types', () => {
+    const css = STATIC_FILES['style.css'];
+    const js = STATIC_FILES['push-wait.js'];
     assert.equal(css?.contentType, 'text/css; charset=utf-8');
     assert.equal(js?.contentType, 'text/javascript; charset=utf-8');
     const onDisk = readFileSync(path.resolve(import.meta.dirname, '../../portal/static/style.css'));
     assert.ok(css?.body.equals(onDisk));
-    for (const key of Object.keys(STATIC_FILES)) assert.match(key, /^\/_mfa\/static\/[^/]+$/);
+    for (const key of Object.keys(STATIC_FILES)) assert.match(key, /^[^/]+$/);
   });
 });
 

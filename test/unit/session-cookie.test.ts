@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createFixedClock } from '../../src/core/clock.ts';
 import { systemRandom } from '../../src/core/random.ts';
-import { createSessionCookies, importSessionKey } from '../../src/gateway/session-cookie.ts';
+import { createSessionCookies, importSessionKey } from '../../src/http/session-cookie.ts';
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 

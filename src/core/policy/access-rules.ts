@@ -98,7 +98,7 @@ function parseHostEntry(entry: string, ruleName: string): HostEntry {
   return { host, port };
 }
 
-/** Why no canonical path (see gateway/canonical-request.ts) can ever start with this prefix, if so. */
+/** Why no canonical path (see http/canonical-request.ts) can ever start with this prefix, if so. */
 function prefixProblem(prefix: string): string | undefined {
   if (!prefix.startsWith('/')) return 'must start with /';
   if (/[^\x21-\x7e]|[\\?#;]/.test(prefix)) return 'must be printable ASCII without \\ ? # ;';

@@ -13,6 +13,8 @@ export interface PendingSecondFactor {
   method: Method;
   /** Where to go once the second factor is done (already checked by safeReturnUrl). */
   rd: string;
+  /** Security-question fallback: the questions this sign-in asks, chosen by the server. */
+  questionIds?: string[];
   /** A held form-interception request waiting for this second factor. */
   holdId?: string;
 }
@@ -35,6 +37,13 @@ export interface Session {
   /** How the current level was reached, for the audit log and the identity headers. */
   via: string;
   pending?: PendingSecondFactor;
+  /** When the user last proved the second factor again for a sensitive change (portal step-up). */
+  stepUpAt?: number;
+  /**
+   * What an adapter carries between its pages (the portal's enrollment draft: a seed not yet
+   * confirmed). Encrypted with the rest of the cookie; kept small.
+   */
+  draft?: Record<string, string>;
 }
 
 export interface SessionSettings {
@@ -61,17 +70,24 @@ interface Claims {
   nm: string | null;
   via: string;
   pnd?: PendingSecondFactor;
+  su?: number;
+  drf?: Record<string, string>;
 }
 
 const HEADER = { alg: 'dir', enc: 'A256GCM' } as const;
 /** Browsers drop cookies above 4096 bytes; leave room for the name and attributes. */
 const MAX_COOKIE_VALUE = 3800;
 
-/** The cookie key is derived from the store key, so one secret serves both and every node agrees. */
-export async function importSessionKey(storeKey: Uint8Array): Promise<webcrypto.CryptoKey> {
-  const bytes = new Uint8Array(
-    hkdfSync('sha256', storeKey, new Uint8Array(0), 'mfa-gateway session cookie v1', 32),
-  );
+/**
+ * The cookie key is derived from the store key, so one secret serves both and every node agrees.
+ * Each kind of session (gateway, portal) has its own key, so one cannot be presented as the other.
+ */
+export async function importSessionKey(
+  storeKey: Uint8Array,
+  purpose: 'gateway' | 'portal' = 'gateway',
+): Promise<webcrypto.CryptoKey> {
+  const info = purpose === 'gateway' ? 'mfa-gateway session cookie v1' : 'mfa-gateway portal session v1';
+  const bytes = new Uint8Array(hkdfSync('sha256', storeKey, new Uint8Array(0), info, 32));
   return crypto.subtle.importKey('raw', bytes, 'AES-GCM', false, ['encrypt', 'decrypt']);
 }
 
@@ -116,6 +132,8 @@ export function createSessionCookies(deps: {
       nm: s.name,
       via: s.via,
       ...(s.pending ? { pnd: s.pending } : {}),
+      ...(s.stepUpAt !== undefined ? { su: s.stepUpAt } : {}),
+      ...(s.draft ? { drf: s.draft } : {}),
     };
   }
 
@@ -133,6 +151,8 @@ export function createSessionCookies(deps: {
       name: c.nm,
       via: c.via,
       ...(c.pnd ? { pending: c.pnd } : {}),
+      ...(typeof c.su === 'number' ? { stepUpAt: c.su } : {}),
+      ...(c.drf ? { draft: c.drf } : {}),
     };
   }
 

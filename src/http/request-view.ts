@@ -1,4 +1,4 @@
-// What the gateway knows about a request, computed once when it arrives (in fastify's rewriteUrl,
+// What the service knows about a request, computed once when it arrives (in fastify's rewriteUrl,
 // or at the start of an upgrade): the framing check, the canonical host and path, and the client
 // address and scheme through the trusted proxies. Everything after reads this, never the raw URL.
 import type { IncomingMessage } from 'node:http';
