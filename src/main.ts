@@ -9,10 +9,12 @@ import { type Core, createCore } from './core/create-core.ts';
 import { createNetworkList } from './core/policy/networks.ts';
 import type { Clock, Directory, Random } from './core/ports.ts';
 import { systemRandom } from './core/random.ts';
+import { derivePepper } from './core/secrets/secret-hash.ts';
 import { createLdapDirectory } from './directory/ldap-directory.ts';
 import { createUsersFileDirectory } from './directory/users-file.ts';
 import { createGateway } from './gateway/gateway.ts';
 import { buildHttpServer, buildRedirectServer } from './http/server.ts';
+import { createPortal } from './portal/portal.ts';
 import { createSqlStore, type Store } from './store/create-store.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box.ts';
@@ -31,6 +33,8 @@ export interface Services {
   authenticator: Core['authenticator'];
   userAdmin: Core['userAdmin'];
   importUsers: Core['importUsers'];
+  enrollment: Core['enrollment'];
+  auditQuery: Core['auditQuery'];
   close(): Promise<void>;
 }
 
@@ -77,20 +81,37 @@ export async function buildServices(
   const auditLogger =
     logger.level === 'silent' ? logger : logger.child({ component: 'audit' }, { level: 'info' });
   const { totp, challenge } = config.auth;
-  const { audit, regulator, sessions, authenticator, userAdmin, importUsers } = createCore(
-    { directory, store, auditLogger, clock, random },
-    {
-      auth: {
-        requireUserMatch: config.auth.requireUserMatch,
-        primaryMinDurationMs: config.auth.primaryMinDurationMs,
-        challengeTtlSeconds: challenge.ttlSeconds,
-        maxAttempts: challenge.maxAttempts,
+  const { portal } = config;
+  const questions = portal.securityQuestions;
+  const { audit, regulator, sessions, authenticator, userAdmin, importUsers, enrollment, auditQuery } =
+    createCore(
+      { directory, store, auditLogger, clock, random, pepper: derivePepper(storeKey(config)) },
+      {
+        auth: {
+          requireUserMatch: config.auth.requireUserMatch,
+          primaryMinDurationMs: config.auth.primaryMinDurationMs,
+          challengeTtlSeconds: challenge.ttlSeconds,
+          maxAttempts: challenge.maxAttempts,
+        },
+        totp,
+        regulation: config.regulation,
+        enrollment: {
+          firstEnrollment: portal.enrollment.firstEnrollment,
+          trustedNetworks: portal.trustedNetworks,
+          methods: portal.methods,
+          pin: portal.pin,
+          securityQuestions: {
+            count: questions.count,
+            // Turned off: no fallback at sign-in, and no answers can be set.
+            answersRequired: questions.enabled ? questions.answersRequired : 0,
+            questionIds: questions.questions.map((q) => q.id),
+          },
+          userBypass: portal.userBypass,
+          stepUpSeconds: portal.stepUpSeconds,
+        },
+        sessionMaxAgeSeconds: config.gateway.session.maxAgeSeconds,
       },
-      totp,
-      regulation: config.regulation,
-      sessionMaxAgeSeconds: config.gateway.session.maxAgeSeconds,
-    },
-  );
+    );
   return {
     config,
     logger,
@@ -104,6 +125,8 @@ export async function buildServices(
     authenticator,
     userAdmin,
     importUsers,
+    enrollment,
+    auditQuery,
     async close() {
       await directory.close();
       await store.close();
@@ -135,6 +158,20 @@ export async function startService(
     logger,
     storeKey: storeKey(config),
   });
+  const portal = await createPortal({
+    config,
+    core: {
+      authenticator: services.authenticator,
+      enrollment: services.enrollment,
+      userAdmin: services.userAdmin,
+      auditQuery: services.auditQuery,
+      audit: services.audit,
+      sessions: services.sessions,
+    },
+    clock,
+    random: services.random,
+    storeKey: storeKey(config),
+  });
   const trustedProxies = createNetworkList(config.server.trustedProxies);
   // One fastify instance per listener: an instance listens once, and each has its own TLS.
   const bound = await Promise.all(
@@ -147,6 +184,7 @@ export async function startService(
               services,
               logger,
               trustedProxies,
+              portal,
               gateway,
               ...(listener.tls ? { tls: listener.tls } : {}),
             }),
@@ -166,14 +204,15 @@ export async function startService(
     await services.close();
     throw error;
   }
-  // Expired challenges, bypasses and revocations are swept so the tables stay small; the timer
-  // must not keep the process alive.
+  // Expired challenges, bypasses, revocations and enrollment windows are swept so the tables stay
+  // small; the timer must not keep the process alive.
   const sweeper = setInterval(() => {
     const now = clock.now();
     Promise.all([
       store.deleteExpiredChallenges(now),
       store.deleteExpiredBypasses(now),
       store.deleteExpiredRevocations(now),
+      store.deleteExpiredEnrollmentWindows(now),
     ]).catch((error: unknown) => logger.warn({ err: error }, 'store sweep failed'));
   }, 60_000);
   sweeper.unref();

@@ -2,20 +2,27 @@
 // root and by the core tests alike, so the tests exercise the same wiring that runs.
 import { type AuditLogger, createAuditLog } from './audit/audit-log.ts';
 import { type AuthSettings, createAuthenticator } from './auth/authenticator.ts';
+import { createEnrollment } from './enrollment/enrollment.ts';
+import type { EnrollmentSettings } from './enrollment/types.ts';
 import { createTotpVerifier, type TotpSettings } from './factors/totp.ts';
 import type {
+  AuditQuery,
   AuditStore,
   BypassStore,
   ChallengeStore,
   Clock,
   Directory,
+  EnrollmentWindowStore,
   FactorStore,
   Random,
   RegulationStore,
+  SecurityAnswerStore,
   SessionRevocationStore,
+  StoredAuditEvent,
   UserStore,
 } from './ports.ts';
 import { createRegulator, type RegulationSettings } from './regulation/regulator.ts';
+import { createSecretHasher } from './secrets/secret-hash.ts';
 import { createSessionRevocation } from './sessions/revocation.ts';
 import { createDirectoryImport } from './users/directory-import.ts';
 import { createUserAdmin } from './users/user-admin.ts';
@@ -28,16 +35,23 @@ export interface CorePorts {
     RegulationStore &
     AuditStore &
     BypassStore &
-    SessionRevocationStore;
+    SessionRevocationStore &
+    SecurityAnswerStore &
+    EnrollmentWindowStore;
   auditLogger: AuditLogger;
   clock: Clock;
   random: Random;
+  /** Peppers the hashes of PINs and security answers (`derivePepper(storeKey)`), at least 16 bytes. */
+  pepper: Uint8Array;
 }
 
 export interface CoreSettings {
-  auth: AuthSettings;
+  /** `answersRequired` comes from `enrollment.securityQuestions`. */
+  auth: Omit<AuthSettings, 'answersRequired'>;
   totp: TotpSettings;
   regulation: RegulationSettings;
+  /** Self-service enrollment; its TOTP settings are `totp` above. */
+  enrollment: Omit<EnrollmentSettings, 'totp'>;
   /** The longest a session may live: how long a revocation must be remembered. */
   sessionMaxAgeSeconds: number;
 }
@@ -52,22 +66,42 @@ export function createCore(ports: CorePorts, settings: CoreSettings) {
     sessionMaxAgeMs: settings.sessionMaxAgeSeconds * 1000,
   });
   const verifyTotp = createTotpVerifier({ factors: store, clock, window: settings.totp.window });
+  const hasher = createSecretHasher(ports.pepper, random);
   const authenticator = createAuthenticator({
     directory,
     users: store,
     challenges: store,
     factors: store,
     bypasses: store,
+    answers: store,
+    hasher,
     verifyTotp,
     regulator,
     audit,
     clock,
     random,
-    settings: settings.auth,
+    settings: { ...settings.auth, answersRequired: settings.enrollment.securityQuestions.answersRequired },
+  });
+  const enrollment = createEnrollment({
+    users: store,
+    factors: store,
+    answers: store,
+    windows: store,
+    bypasses: store,
+    auditStore: store,
+    verifyTotp,
+    regulator,
+    audit,
+    hasher,
+    clock,
+    random,
+    settings: { ...settings.enrollment, totp: settings.totp },
   });
   const userAdmin = createUserAdmin({
     users: store,
     factors: store,
+    answers: store,
+    windows: store,
     bypasses: store,
     sessions,
     regulator,
@@ -77,7 +111,20 @@ export function createCore(ports: CorePorts, settings: CoreSettings) {
     totp: settings.totp,
   });
   const importUsers = createDirectoryImport({ directory, users: store, audit, clock });
-  return { audit, regulator, sessions, verifyTotp, authenticator, userAdmin, importUsers };
+  /** The audit log as administrators and users read it (filters in `AuditQuery`). */
+  const auditQuery = (query: AuditQuery): Promise<StoredAuditEvent[]> => store.queryAudit(query);
+  return {
+    audit,
+    regulator,
+    sessions,
+    verifyTotp,
+    hasher,
+    authenticator,
+    enrollment,
+    userAdmin,
+    importUsers,
+    auditQuery,
+  };
 }
 
 export type Core = ReturnType<typeof createCore>;

@@ -92,6 +92,12 @@ export const ERROR_CATALOGUE = {
   },
   'user.not_found': { httpStatus: 404, radius: 'reject', expose: true, message: 'No such user.' },
   'user.exists': { httpStatus: 409, radius: 'reject', expose: true, message: 'The user already exists.' },
+  rate_limited: {
+    httpStatus: 429,
+    radius: 'drop',
+    expose: true,
+    message: 'Too many requests. Please wait a minute and try again.',
+  },
   not_found: { httpStatus: 404, radius: 'drop', expose: true, message: 'Not found.' },
   'input.invalid': { httpStatus: 400, radius: 'drop', expose: true, message: 'The input is not valid.' },
   'config.invalid': {

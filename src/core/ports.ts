@@ -234,6 +234,8 @@ export interface AuditQuery {
   since?: number;
   until?: number;
   limit?: number;
+  /** Oldest first (the default) or newest first; `limit` keeps the first events in this order. */
+  order?: 'oldest' | 'newest';
 }
 
 export interface AuditSink {

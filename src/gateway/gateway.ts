@@ -3,7 +3,7 @@
 // instance, so caches and held requests are shared across listeners.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import fastifyCookie from '@fastify/cookie';
+import type {} from '@fastify/cookie';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyReplyFrom from '@fastify/reply-from';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
@@ -64,14 +64,21 @@ export async function createGateway(deps: GatewayDeps) {
     held: createHeldRequests({ max: formIntercept.maxHeld, ttlMs: formIntercept.holdSeconds * 1000 }),
     logger: deps.logger,
     publicOrigin: new URL(new URL(config.server.publicUrl).origin),
-    gatewayCookies: [cookies.cookieName(true), cookies.cookieName(false), '__Host-mfa_csrf', 'mfa_csrf'],
+    // The portal's cookie too: an app on the portal's host must never see a portal session.
+    gatewayCookies: [
+      cookies.cookieName(true),
+      cookies.cookieName(false),
+      `__Host-${config.portal.session.cookieName}`,
+      config.portal.session.cookieName,
+      '__Host-mfa_csrf',
+      'mfa_csrf',
+    ],
   };
   const upgrades = createUpgradeHandler(ctx, trustedProxies);
   const { upstream } = config.gateway;
 
   return {
     async register(app: FastifyInstance): Promise<void> {
-      await app.register(fastifyCookie);
       // At the top, not inside the proxy scope: the sign-in routes replay held login posts too.
       await app.register(fastifyReplyFrom, {
         undici: {

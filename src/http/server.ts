@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { NetworkList } from '../core/policy/networks.ts';
 import type { Gateway } from '../gateway/gateway.ts';
@@ -26,6 +27,8 @@ export async function buildHttpServer(deps: {
   /** Proxies whose X-Forwarded-For is believed, for every request's client address. */
   trustedProxies: NetworkList;
   gateway?: Gateway;
+  /** The user portal at /enroll; registered before the gateway's catch-all. */
+  portal?: { register(app: FastifyInstance): Promise<void> };
   tls?: TlsFiles;
 }): Promise<FastifyInstance> {
   const { gateway, tls } = deps;
@@ -53,6 +56,9 @@ export async function buildHttpServer(deps: {
     { store: () => deps.services.store.ping(), directory: () => deps.services.directory.ping() },
     VERSION,
   );
+  // Cookies for every page adapter (gateway sign-in, portal); registered once at the root.
+  await app.register(fastifyCookie);
+  if (deps.portal) await deps.portal.register(app);
   if (gateway) await gateway.register(app);
   return app;
 }

@@ -1,5 +1,6 @@
-// The audit log table: append-only inserts with time-ordered ids, queried by user, type and time.
-import type { Kysely, Selectable } from 'kysely';
+// The audit log table: append-only inserts with time-ordered ids, queried by user, type (exact or a
+// family such as `auth.`), outcome, actor and time, oldest or newest first.
+import { type Kysely, type Selectable, sql } from 'kysely';
 import {
   AUDIT_OUTCOMES,
   type AuditStore,
@@ -12,6 +13,13 @@ import { canonicalUsername, oneOf, parseJsonObject, toMillis } from './rows.ts';
 import type { AuditEventsTable, Database } from './schema.ts';
 
 export const DEFAULT_AUDIT_LIMIT = 1000;
+
+/**
+ * Types that start with `prefix` (a family such as `auth.`): compared with substr, which means the
+ * same in SQLite and PostgreSQL, needs no LIKE escaping, and does not depend on a collation's order.
+ */
+const typeStartsWith = (prefix: string) =>
+  sql<boolean>`substr(${sql.ref('type')}, 1, ${[...prefix].length}) = ${prefix}`;
 
 function toEvent(row: Selectable<AuditEventsTable>): StoredAuditEvent {
   return {
@@ -52,11 +60,19 @@ export function createAuditRepo(db: Kysely<Database>, random: Random): AuditStor
     },
 
     async queryAudit(query) {
-      let select = db.selectFrom('audit_events').selectAll().orderBy('at').orderBy('id');
+      const direction = query.order === 'newest' ? 'desc' : 'asc';
+      let select = db
+        .selectFrom('audit_events')
+        .selectAll()
+        .orderBy('at', direction)
+        .orderBy('id', direction);
       if (query.username !== undefined) {
         select = select.where('username', '=', canonicalUsername(query.username));
       }
-      if (query.type !== undefined) select = select.where('type', '=', query.type);
+      if (query.type?.endsWith('.')) select = select.where(typeStartsWith(query.type));
+      else if (query.type !== undefined) select = select.where('type', '=', query.type);
+      if (query.outcome !== undefined) select = select.where('outcome', '=', query.outcome);
+      if (query.actor !== undefined) select = select.where('actor', '=', query.actor);
       if (query.since !== undefined) select = select.where('at', '>=', query.since);
       if (query.until !== undefined) select = select.where('at', '<=', query.until);
       const rows = await select.limit(query.limit ?? DEFAULT_AUDIT_LIMIT).execute();

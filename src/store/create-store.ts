@@ -4,20 +4,24 @@ import type {
   AuditStore,
   BypassStore,
   ChallengeStore,
+  EnrollmentWindowStore,
   FactorStore,
   Random,
   RegulationStore,
+  SecurityAnswerStore,
   SessionRevocationStore,
   UserStore,
 } from '../core/ports.ts';
 import { createAuditRepo } from './audit-repo.ts';
 import { createBypassesRepo } from './bypasses-repo.ts';
 import { createChallengesRepo } from './challenges-repo.ts';
+import { createEnrollmentWindowsRepo } from './enrollment-windows-repo.ts';
 import { createFactorsRepo } from './factors-repo.ts';
 import { createRegulationRepo } from './regulation-repo.ts';
 import { createRevocationsRepo } from './revocations-repo.ts';
 import type { Database } from './schema.ts';
 import type { SecretBox } from './secret-box.ts';
+import { createSecurityAnswersRepo } from './security-answers-repo.ts';
 import { createUsersRepo } from './users-repo.ts';
 
 export type Store = UserStore &
@@ -26,7 +30,9 @@ export type Store = UserStore &
   RegulationStore &
   AuditStore &
   BypassStore &
-  SessionRevocationStore & {
+  SessionRevocationStore &
+  SecurityAnswerStore &
+  EnrollmentWindowStore & {
     close(): Promise<void>;
     /** A cheap round trip for health checks. */
     ping(): Promise<void>;
@@ -46,6 +52,8 @@ export function createSqlStore(db: Kysely<Database>, deps: StoreDeps): Store {
     ...createAuditRepo(db, deps.random),
     ...createBypassesRepo(db),
     ...createRevocationsRepo(db),
+    ...createSecurityAnswersRepo(db, deps.random),
+    ...createEnrollmentWindowsRepo(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

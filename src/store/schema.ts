@@ -1,4 +1,4 @@
-// The store's table types for Kysely: one interface per table, in the shape of migration 0001 and later.
+// The store's table types for Kysely: one interface per table, in the shape of migrations 0001 to 0003.
 import type { ColumnType } from 'kysely';
 
 /**
@@ -55,9 +55,20 @@ export interface BypassesTable {
 export interface SecurityAnswersTable {
   id: string;
   user_id: string;
+  /** One answer per question and user (unique with `user_id`). */
   question_id: string;
+  /** Peppered argon2id in PHC form; never the answer. */
   answer_hash: string;
   created_at: Millis;
+}
+
+export interface EnrollmentWindowsTable {
+  id: string;
+  user_id: string;
+  /** The administrator who opened it. */
+  created_by: string;
+  created_at: Millis;
+  expires_at: Millis;
 }
 
 export interface RegulationCountersTable {
@@ -114,4 +125,5 @@ export interface Database {
   challenges: ChallengesTable;
   audit_events: AuditEventsTable;
   session_revocations: SessionRevocationsTable;
+  enrollment_windows: EnrollmentWindowsTable;
 }

@@ -73,6 +73,10 @@ export async function startGatewaySite(options: {
   apps: string;
   gatewayExtra?: string;
   serverExtra?: string;
+  /** YAML lines under `portal:` (two-space indent), e.g. `  admins: [{ group: staff, permissions: [audit] }]`. */
+  portalExtra?: string;
+  /** YAML lines under `regulation:` replacing the lenient test limits. */
+  regulation?: string;
   users?: SiteUser[];
   /** Replaces the one plain listener: `(port) => yaml list` and the public URL's scheme. */
   listen?: (port: number) => string;
@@ -107,8 +111,10 @@ directory:
 auth:
   primaryMinDurationMs: 0
 regulation:
-  user: { maxFailures: 50 }
-  address: { maxFailures: 200 }
+${options.regulation ?? '  user: { maxFailures: 50 }\n  address: { maxFailures: 200 }'}
+portal:
+${options.portalExtra?.includes('rateLimitPerMinute') ? '' : '  rateLimitPerMinute: 1000'}
+${options.portalExtra ?? ''}
 gateway:
 ${options.gatewayExtra ?? ''}
   apps:

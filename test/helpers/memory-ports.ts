@@ -11,11 +11,15 @@ import type {
   ChallengeStore,
   Directory,
   DirectoryUser,
+  EnrollmentWindow,
+  EnrollmentWindowStore,
   FactorStore,
   FailureCounter,
   NewChallenge,
   NewUser,
   RegulationStore,
+  SecurityAnswer,
+  SecurityAnswerStore,
   SessionRevocationStore,
   StoredAuditEvent,
   TotpFactor,
@@ -31,7 +35,22 @@ export type MemoryStore = UserStore &
   RegulationStore &
   AuditStore &
   BypassStore &
-  SessionRevocationStore & { events: StoredAuditEvent[] };
+  SessionRevocationStore &
+  SecurityAnswerStore &
+  EnrollmentWindowStore & { events: StoredAuditEvent[] };
+
+/** The audit filters of the SQL store: exact type or a family (`auth.`), outcome, actor, time, order, limit. */
+function auditMatches(e: StoredAuditEvent, q: AuditQuery): boolean {
+  const type = q.type === undefined || (q.type.endsWith('.') ? e.type.startsWith(q.type) : e.type === q.type);
+  return (
+    type &&
+    (q.username === undefined || e.username === q.username.trim().toLowerCase()) &&
+    (q.outcome === undefined || e.outcome === q.outcome) &&
+    (q.actor === undefined || e.actor === q.actor) &&
+    (q.since === undefined || e.at >= q.since) &&
+    (q.until === undefined || e.at <= q.until)
+  );
+}
 
 export function createMemoryStore(): MemoryStore {
   const users = new Map<string, UserRecord>();
@@ -41,6 +60,8 @@ export function createMemoryStore(): MemoryStore {
   const events: StoredAuditEvent[] = [];
   const bypasses: Bypass[] = [];
   const revocations = new Map<string, { revokedAt: number; expiresAt: number }>();
+  const answers = new Map<string, SecurityAnswer[]>();
+  const windows: EnrollmentWindow[] = [];
   let seq = 0;
   const nextId = () => `id-${++seq}`;
 
@@ -70,7 +91,14 @@ export function createMemoryStore(): MemoryStore {
       return updated;
     },
     async listUsers(filter = {}) {
-      return [...users.values()].filter((u) => !filter.status || u.status === filter.status);
+      const text = filter.search?.trim().toLowerCase();
+      const found = [...users.values()]
+        .filter((u) => !filter.status || u.status === filter.status)
+        .filter(
+          (u) => !text || [u.username, u.displayName, u.email].some((v) => v?.toLowerCase().includes(text)),
+        )
+        .sort((a, b) => (a.username < b.username ? -1 : 1));
+      return found.slice(0, filter.limit ?? found.length);
     },
     async listTotpFactors(userId) {
       return [...factors.values()].filter((f) => f.userId === userId);
@@ -152,9 +180,33 @@ export function createMemoryStore(): MemoryStore {
       events.push({ ...event, id: nextId() });
     },
     async queryAudit(query: AuditQuery) {
-      return events.filter(
-        (e) => (!query.username || e.username === query.username) && (!query.type || e.type === query.type),
+      const found = events.filter((e) => auditMatches(e, query)).sort((a, b) => a.at - b.at);
+      if (query.order === 'newest') found.reverse();
+      return found.slice(0, query.limit ?? 1000);
+    },
+    async listSecurityAnswers(userId) {
+      return [...(answers.get(userId) ?? [])].sort((a, b) => (a.questionId < b.questionId ? -1 : 1));
+    },
+    async replaceSecurityAnswers(userId, replacement) {
+      answers.set(
+        userId,
+        replacement.map((a) => ({ ...a })),
       );
+    },
+    async createEnrollmentWindow(window) {
+      windows.push({ ...window });
+    },
+    async findEnrollmentWindow(userId, at) {
+      const open = windows
+        .filter((w) => w.userId === userId && w.createdAt <= at && w.expiresAt > at)
+        .sort((a, b) => b.expiresAt - a.expiresAt);
+      return open[0] && { ...open[0] };
+    },
+    async deleteExpiredEnrollmentWindows(before) {
+      const kept = windows.filter((w) => w.expiresAt > before);
+      const removed = windows.length - kept.length;
+      windows.splice(0, windows.length, ...kept);
+      return removed;
     },
     async createBypass(bypass) {
       bypasses.push({ ...bypass, usedAt: null });

@@ -1,5 +1,6 @@
 // The SQL store on a real SQLite file: migrations, users and factors, secrets at rest, the TOTP
-// replay guard across connections, challenges, regulation counters and the audit log.
+// replay guard across connections, challenges, regulation counters, the audit log, security answers
+// and enrollment windows.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { isMfaError } from '../../src/core/errors.ts';
 import type { AuditEvent, TotpParams } from '../../src/core/ports.ts';
 import { systemRandom } from '../../src/core/random.ts';
 import { base32Encode } from '../../src/core/secrets/base32.ts';
+import { createSecretHasher, derivePepper } from '../../src/core/secrets/secret-hash.ts';
 import { createSqlStore } from '../../src/store/create-store.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import { createSecretBox } from '../../src/store/secret-box.ts';
@@ -68,7 +70,9 @@ test('migrations run twice change nothing', async (t) => {
         sql: string | null;
       }>`select type, name, sql from sqlite_master order by type, name`.execute(db)
     ).rows;
-  assert.deepEqual(await migrateToLatest(db), { applied: ['0001-initial', '0002-gateway'] });
+  assert.deepEqual(await migrateToLatest(db), {
+    applied: ['0001-initial', '0002-gateway', '0003-portal'],
+  });
   const first = await dump();
   assert.ok(first.some((row) => row.name === 'audit_events_username_at_idx'));
   assert.deepEqual(await migrateToLatest(db), { applied: [] });
@@ -414,4 +418,167 @@ test('the audit log is queried by user, type and time', async (t) => {
 test('ping answers on an open store', async (t) => {
   const { store } = await freshStore(t);
   await store.ping();
+});
+
+test('the audit log is queried by a family of types, outcome and actor, newest first on request', async (t) => {
+  const { store } = await freshStore(t);
+  await store.appendAudit(auditEvent({ at: T0 + 1, username: 'alice', type: 'auth.primary' }));
+  await store.appendAudit(
+    auditEvent({ at: T0 + 2, username: 'alice', type: 'auth.second_factor', outcome: 'failure' }),
+  );
+  await store.appendAudit(auditEvent({ at: T0 + 3, username: 'alice', type: 'auth/other' }));
+  await store.appendAudit(auditEvent({ at: T0 + 4, username: 'alice', type: 'authx.primary' }));
+  await store.appendAudit(
+    auditEvent({ at: T0 + 5, username: 'bob', type: 'admin.user_reset', actor: 'root' }),
+  );
+  await store.appendAudit(auditEvent({ at: T0 + 6, username: 'bob', type: 'admin.user_add', actor: 'eve' }));
+  await store.appendAudit(auditEvent({ at: T0 + 7, username: 'alice', type: 'auth.step_up' }));
+  const types = async (query: Parameters<typeof store.queryAudit>[0]) =>
+    (await store.queryAudit(query)).map((e) => e.type);
+  assert.deepEqual(await types({ type: 'auth.' }), ['auth.primary', 'auth.second_factor', 'auth.step_up']);
+  assert.deepEqual(await types({ type: 'auth.', order: 'newest', limit: 2 }), [
+    'auth.step_up',
+    'auth.second_factor',
+  ]);
+  assert.deepEqual(await types({ type: 'auth' }), [], 'without the dot the type is exact');
+  assert.deepEqual(await types({ type: 'auth.primary' }), ['auth.primary']);
+  assert.deepEqual(await types({ type: '%.' }), [], 'a prefix is not a LIKE pattern');
+  assert.deepEqual(await types({ outcome: 'failure' }), ['auth.second_factor']);
+  assert.deepEqual(await types({ actor: 'root' }), ['admin.user_reset']);
+  assert.deepEqual(await types({ type: 'admin.', actor: 'eve', username: 'BOB' }), ['admin.user_add']);
+  assert.deepEqual(
+    (await store.queryAudit({ order: 'newest' })).map((e) => e.at),
+    [7, 6, 5, 4, 3, 2, 1].map((n) => T0 + n),
+  );
+});
+
+test('security answers are replaced as a set, one per question', async (t) => {
+  const { db, store } = await freshStore(t);
+  const user = await store.createUser(newUser('kate'), T0);
+  const other = await store.createUser(newUser('liam'), T0);
+  assert.deepEqual(await store.listSecurityAnswers(user.id), []);
+  await store.replaceSecurityAnswers(
+    user.id,
+    [
+      { questionId: 'first-pet', answerHash: 'h1' },
+      { questionId: 'birth-city', answerHash: 'h2' },
+    ],
+    T0,
+  );
+  await store.replaceSecurityAnswers(other.id, [{ questionId: 'first-pet', answerHash: 'h9' }], T0);
+  assert.deepEqual(await store.listSecurityAnswers(user.id), [
+    { questionId: 'birth-city', answerHash: 'h2' },
+    { questionId: 'first-pet', answerHash: 'h1' },
+  ]);
+  await store.replaceSecurityAnswers(user.id, [{ questionId: 'first-car', answerHash: 'h3' }], T0 + 1);
+  assert.deepEqual(await store.listSecurityAnswers(user.id), [{ questionId: 'first-car', answerHash: 'h3' }]);
+  // A set with the same question twice is refused whole: the old set stays.
+  await assert.rejects(
+    store.replaceSecurityAnswers(
+      user.id,
+      [
+        { questionId: 'a', answerHash: 'x' },
+        { questionId: 'a', answerHash: 'y' },
+      ],
+      T0 + 2,
+    ),
+  );
+  assert.deepEqual(await store.listSecurityAnswers(user.id), [{ questionId: 'first-car', answerHash: 'h3' }]);
+  await store.replaceSecurityAnswers(user.id, [], T0 + 3);
+  assert.deepEqual(await store.listSecurityAnswers(user.id), []);
+  assert.deepEqual(await store.listSecurityAnswers(other.id), [
+    { questionId: 'first-pet', answerHash: 'h9' },
+  ]);
+  // Deleting the user deletes their answers.
+  await db.deleteFrom('users').where('id', '=', other.id).execute();
+  const left = await db.selectFrom('security_answers').select('id').execute();
+  assert.equal(left.length, 0);
+});
+
+test('security answers and PINs are not readable in the database', async (t) => {
+  const dbPath = await tempDbPath(t);
+  const { db, store } = await openStore(dbPath);
+  const hasher = createSecretHasher(derivePepper(key));
+  const answer = 'hillside primary school of westbury';
+  const pin = '58319472';
+  const user = await store.createUser(newUser('mia'), T0);
+  await store.replaceSecurityAnswers(
+    user.id,
+    [{ questionId: 'first-school', answerHash: await hasher.hash(answer) }],
+    T0,
+  );
+  await store.updateUser(user.id, { pinHash: await hasher.hash(pin) }, T0);
+  const rows = await db.selectFrom('security_answers').selectAll().execute();
+  const userRow = await db
+    .selectFrom('users')
+    .selectAll()
+    .where('id', '=', user.id)
+    .executeTakeFirstOrThrow();
+  assert.match(rows[0]?.answer_hash ?? '', /^\$argon2id\$v=19\$/);
+  assert.match(userRow.pin_hash ?? '', /^\$argon2id\$v=19\$/);
+  assert.ok(!JSON.stringify(rows).includes(answer));
+  assert.ok(!JSON.stringify(userRow).includes(pin));
+  const needles = [Buffer.from(answer), Buffer.from(pin)];
+  const assertAbsent = async (label: string) => {
+    for (const file of [dbPath, `${dbPath}-wal`]) {
+      if (!existsSync(file)) continue;
+      const bytes = await readFile(file);
+      for (const needle of needles)
+        assert.equal(bytes.indexOf(needle), -1, `${label}: ${needle} found in ${path.basename(file)}`);
+    }
+  };
+  await assertAbsent('while open');
+  // What is stored still proves the right answer and PIN, and nothing else.
+  const stored = await store.listSecurityAnswers(user.id);
+  assert.equal(await hasher.verify(answer, stored[0]?.answerHash ?? ''), true);
+  assert.equal(await hasher.verify('westbury', stored[0]?.answerHash ?? ''), false);
+  assert.equal(await hasher.verify(pin, (await store.getUser(user.id))?.pinHash ?? ''), true);
+  await store.close();
+  await assertAbsent('after close');
+});
+
+test('an enrollment window is found while open and swept once expired', async (t) => {
+  const { db, store } = await freshStore(t);
+  const user = await store.createUser(newUser('noah'), T0);
+  const other = await store.createUser(newUser('olga'), T0);
+  const window = { userId: user.id, createdBy: 'admin:root', createdAt: T0 };
+  await store.createEnrollmentWindow({ ...window, id: 'w1', expiresAt: T0 + 3_600_000 });
+  await store.createEnrollmentWindow({ ...window, id: 'w2', expiresAt: T0 + 7_200_000 });
+  await store.createEnrollmentWindow({ ...window, id: 'w3', userId: other.id, expiresAt: T0 + 60_000 });
+  assert.equal(await store.findEnrollmentWindow(user.id, T0 - 1), undefined, 'not before it was issued');
+  assert.deepEqual(await store.findEnrollmentWindow(user.id, T0), {
+    ...window,
+    id: 'w2',
+    expiresAt: T0 + 7_200_000,
+  });
+  assert.equal((await store.findEnrollmentWindow(user.id, T0 + 3_600_000))?.id, 'w2');
+  assert.equal(await store.findEnrollmentWindow(user.id, T0 + 7_200_000), undefined, 'the end is exclusive');
+  assert.equal((await store.findEnrollmentWindow(other.id, T0 + 1))?.id, 'w3');
+  assert.equal(await store.deleteExpiredEnrollmentWindows(T0 + 3_600_000), 2);
+  assert.equal(await store.findEnrollmentWindow(other.id, T0 + 1), undefined);
+  assert.equal((await store.findEnrollmentWindow(user.id, T0 + 1))?.id, 'w2');
+  await db.deleteFrom('users').where('id', '=', user.id).execute();
+  assert.equal((await db.selectFrom('enrollment_windows').select('id').execute()).length, 0);
+});
+
+test('the portal migration adds the enrollment windows table and its indexes', async (t) => {
+  const { db } = await freshStore(t);
+  const objects = (
+    await sql<{
+      name: string;
+    }>`select name from sqlite_master where tbl_name in ('enrollment_windows', 'security_answers')`.execute(
+      db,
+    )
+  ).rows.map((row) => row.name);
+  for (const name of [
+    'enrollment_windows',
+    'enrollment_windows_user_id_idx',
+    'enrollment_windows_expires_at_idx',
+    'security_answers',
+  ])
+    assert.ok(objects.includes(name), name);
+  const unique = await sql<{ name: string; unique: number }>`pragma index_list('security_answers')`.execute(
+    db,
+  );
+  assert.ok(unique.rows.some((row) => Number(row.unique) === 1 && row.name.startsWith('sqlite_autoindex')));
 });

@@ -1,6 +1,7 @@
 // The authentication flow shared by every channel (web, RADIUS, portal, SDK): the primary check
 // against the directory, then the user's second factor through a short-lived challenge, then the
-// decision. Every step throws a catalogue error; every outcome is audited and regulated.
+// decision. Every step throws a catalogue error; every outcome is audited and regulated. Security
+// questions stand in for the second factor when the administrator allows it.
 import { isMfaError, MfaError, toMfaError } from '../errors.ts';
 import type { TotpCheck } from '../factors/totp.ts';
 import type {
@@ -15,16 +16,21 @@ import type {
   FactorStore,
   Random,
   RequestContext,
+  SecurityAnswerStore,
   UserRecord,
   UserStore,
 } from '../ports.ts';
 import type { Regulator } from '../regulation/regulator.ts';
+import type { SecretHasher } from '../secrets/secret-hash.ts';
+import { createQuestionFallback } from './question-fallback.ts';
 
 export interface AuthSettings {
   requireUserMatch: 'reject' | 'primary-only';
   primaryMinDurationMs: number;
   challengeTtlSeconds: number;
   maxAttempts: number;
+  /** Security answers needed instead of the second factor; 0 turns the fallback off. */
+  answersRequired: number;
 }
 
 export interface AuthDeps {
@@ -33,6 +39,8 @@ export interface AuthDeps {
   challenges: ChallengeStore;
   factors: Pick<FactorStore, 'listTotpFactors'>;
   bypasses: Pick<BypassStore, 'consumeBypass'>;
+  answers: Pick<SecurityAnswerStore, 'listSecurityAnswers'>;
+  hasher: Pick<SecretHasher, 'verify'>;
   verifyTotp: (userId: string, code: string) => Promise<TotpCheck>;
   regulator: Regulator;
   audit: AuditSink;
@@ -82,6 +90,12 @@ export const canonicalUsername = (username: string) => username.trim().toLowerCa
 
 export function createAuthenticator(deps: AuthDeps) {
   const { directory, users, challenges, factors, bypasses, regulator, audit, clock, random, settings } = deps;
+  const questions = createQuestionFallback({
+    answers: deps.answers,
+    hasher: deps.hasher,
+    challenges,
+    answersRequired: settings.answersRequired,
+  });
 
   const event = (
     ctx: RequestContext,
@@ -257,11 +271,23 @@ export function createAuthenticator(deps: AuthDeps) {
     });
   }
 
-  /** Step two: the code for an open challenge. A challenge is used once and allows a few attempts. */
-  async function completeLogin(
+  /**
+   * The security questions to show for an open challenge instead of the code (see question-fallback.ts);
+   * empty when the fallback is off or the user has answered too few.
+   */
+  async function fallbackQuestions(challengeId: string, ctx: RequestContext): Promise<string[]> {
+    return questions.questionsFor(await loadChallenge(challengeId, ctx));
+  }
+
+  /**
+   * The end of every second-factor step: the challenge is checked and spends an attempt, `check`
+   * proves the factor, the challenge is consumed (once), and the outcome is regulated and audited.
+   */
+  async function completeWith(
     challengeId: string,
-    code: string,
     ctx: RequestContext,
+    via: string,
+    check: (challenge: Challenge, attempts: number) => Promise<void>,
   ): Promise<Authenticated> {
     let username: string | null = null;
     try {
@@ -269,7 +295,7 @@ export function createAuthenticator(deps: AuthDeps) {
       username = challenge.username;
       await regulator.assertAllowed(challenge.username, ctx);
       const attempts = await spendAttempt(challenge);
-      await checkCode(challenge, code, attempts).catch(async (error: unknown) => {
+      await check(challenge, attempts).catch(async (error: unknown) => {
         await regulator.recordFailure(challenge.username, ctx);
         throw error;
       });
@@ -284,7 +310,7 @@ export function createAuthenticator(deps: AuthDeps) {
         type: 'auth.second_factor',
         outcome: 'success',
         username: user.username,
-        reason: 'totp',
+        reason: via,
       });
       return { kind: 'authenticated', level: 2, username: user.username, user };
     } catch (error) {
@@ -298,7 +324,22 @@ export function createAuthenticator(deps: AuthDeps) {
     }
   }
 
-  return { startLogin, completeLogin };
+  /** Step two: the code for an open challenge. A challenge is used once and allows a few attempts. */
+  const completeLogin = (challengeId: string, code: string, ctx: RequestContext) =>
+    completeWith(challengeId, ctx, 'totp', (challenge, attempts) => checkCode(challenge, code, attempts));
+
+  /** Step two by security questions instead of the factor: the same attempts, regulation and audit. */
+  const completeWithAnswers = (
+    challengeId: string,
+    questionIds: string[],
+    given: Record<string, string>,
+    ctx: RequestContext,
+  ) =>
+    completeWith(challengeId, ctx, 'security_questions', (challenge, attempts) =>
+      questions.checkAnswers(challenge, questionIds, given, attempts),
+    );
+
+  return { startLogin, completeLogin, fallbackQuestions, completeWithAnswers };
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;

@@ -1,8 +1,9 @@
 // TOTP (RFC 6238) as a second factor: verification with a ±window of steps, and the replay guard
 // that accepts each code once per factor through a conditional update in the store.
 import { generateURI, verify } from 'otplib';
+import { MfaError } from '../errors.ts';
 import type { Clock, FactorStore, Random, TotpFactor, TotpParams } from '../ports.ts';
-import { base32Encode } from '../secrets/base32.ts';
+import { base32Decode, base32Encode } from '../secrets/base32.ts';
 
 export interface TotpSettings extends TotpParams {
   issuer: string;
@@ -15,22 +16,52 @@ export type TotpCheck =
   | { ok: false; reason: 'malformed' | 'no_factor' | 'wrong_code' | 'replayed' };
 
 export const SEED_BYTES = 20;
+/** RFC 4226's minimum: shorter seeds are refused (otplib throws on them too). */
+export const MIN_SEED_BYTES = 16;
+
+/**
+ * The time step `code` matches for this seed within ±`window` steps of `now`, or undefined. A code
+ * that is not exactly `digits` digits is a mismatch (otplib would throw on it).
+ */
+export async function matchTotpStep(
+  seed: Uint8Array,
+  params: TotpParams,
+  code: string,
+  now: number,
+  window: number,
+): Promise<number | undefined> {
+  if (code.length !== params.digits || !/^[0-9]+$/.test(code) || seed.length < MIN_SEED_BYTES)
+    return undefined;
+  const result = await verify({
+    secret: seed,
+    token: code,
+    algorithm: params.algorithm,
+    digits: params.digits,
+    period: params.period,
+    epoch: Math.floor(now / 1000),
+    epochTolerance: window * params.period,
+  });
+  return result.valid && 'timeStep' in result ? result.timeStep : undefined;
+}
+
+/** A seed typed or imported in base32 (spaces, padding and lower case allowed), at least 128 bits. */
+export function parseTotpSeed(secretBase32: string, field = 'secret'): Uint8Array {
+  let seed: Uint8Array;
+  try {
+    seed = base32Decode(String(secretBase32).replace(/[\s=]/g, ''));
+  } catch {
+    throw new MfaError('input.invalid', { field, detail: 'not base32' });
+  }
+  if (seed.length < MIN_SEED_BYTES)
+    throw new MfaError('input.invalid', { field, detail: 'at least 16 bytes (26 base32 characters)' });
+  return seed;
+}
 
 export function createTotpVerifier(deps: { factors: FactorStore; clock: Clock; window: number }) {
   const { factors, clock, window } = deps;
 
-  async function matchStep(factor: TotpFactor, code: string): Promise<number | undefined> {
-    const result = await verify({
-      secret: factor.secret,
-      token: code,
-      algorithm: factor.algorithm,
-      digits: factor.digits,
-      period: factor.period,
-      epoch: Math.floor(clock.now() / 1000),
-      epochTolerance: window * factor.period,
-    });
-    return result.valid && 'timeStep' in result ? result.timeStep : undefined;
-  }
+  const matchStep = (factor: TotpFactor, code: string) =>
+    matchTotpStep(factor.secret, factor, code, clock.now(), window);
 
   return async function verifyTotp(userId: string, code: string): Promise<TotpCheck> {
     const userFactors = await factors.listTotpFactors(userId);

@@ -1,21 +1,28 @@
-// What administrators do to users (CLI today, the portal's admin pages later): add, disable, enable,
-// reset factors, unblock, enrol a TOTP seed. Each action is audited with the administrator's name.
+// What administrators do to users (CLI and the portal's admin pages): add, find, change settings,
+// disable, enable, reset factors, unblock, enrol a TOTP seed, open an enrollment window. Each action
+// is audited with the administrator's name.
+import { enrollmentOverview } from '../enrollment/overview.ts';
+import type { EnrollmentOverview } from '../enrollment/types.ts';
 import { MfaError } from '../errors.ts';
-import { generateTotpSeed, type TotpSettings, totpUri } from '../factors/totp.ts';
+import { generateTotpSeed, parseTotpSeed, type TotpSettings, totpUri } from '../factors/totp.ts';
 import type {
   AuditSink,
   BypassStore,
   Channel,
   Clock,
+  EnrollmentWindowStore,
   FactorStore,
   Random,
+  SecurityAnswerStore,
+  UserFilter,
   UserRecord,
   UserStore,
 } from '../ports.ts';
 import { timeOrderedId } from '../random.ts';
 import type { Regulator } from '../regulation/regulator.ts';
-import { base32Decode, base32Encode } from '../secrets/base32.ts';
+import { base32Encode } from '../secrets/base32.ts';
 import type { SessionRevocation } from '../sessions/revocation.ts';
+import { checkPhones, settingsPatch, type UserSettingsInput } from './user-settings.ts';
 
 export interface AdminContext {
   actor: string;
@@ -36,7 +43,9 @@ export interface TotpEnrollment {
   uri: string;
 }
 
-const E164 = /^\+[1-9]\d{6,14}$/;
+export const ENROLLMENT_WINDOW_MAX_HOURS = 168;
+const SEARCH_DEFAULT_LIMIT = 100;
+const SEARCH_MAX_LIMIT = 1000;
 
 /** 1-256 characters, none of them white space or a control character. */
 const isPlainName = (name: string) =>
@@ -44,25 +53,13 @@ const isPlainName = (name: string) =>
   name.length <= 256 &&
   ![...name].some((c) => /\s/.test(c) || c.charCodeAt(0) < 0x20 || c === '\u007f');
 
-/** An imported seed must decode and be at least 128 bits (RFC 4226's minimum). */
-function importedSeed(secretBase32: string): Uint8Array {
-  let seed: Uint8Array;
-  try {
-    seed = base32Decode(secretBase32.replace(/[\s=]/g, ''));
-  } catch {
-    throw new MfaError('input.invalid', { field: 'secret', detail: 'not base32' });
-  }
-  if (seed.length < 16)
-    throw new MfaError('input.invalid', {
-      field: 'secret',
-      detail: 'at least 16 bytes (26 base32 characters)',
-    });
-  return seed;
-}
+export type { UserSettingsInput } from './user-settings.ts';
 
 export function createUserAdmin(deps: {
   users: UserStore;
   factors: FactorStore;
+  answers: SecurityAnswerStore;
+  windows: EnrollmentWindowStore;
   bypasses: Pick<BypassStore, 'createBypass'>;
   sessions: Pick<SessionRevocation, 'revokeUser'>;
   regulator: Regulator;
@@ -71,7 +68,7 @@ export function createUserAdmin(deps: {
   random: Random;
   totp: TotpSettings;
 }) {
-  const { users, factors, bypasses, sessions, regulator, audit, clock, random } = deps;
+  const { users, factors, answers, windows, bypasses, sessions, regulator, audit, clock, random } = deps;
 
   const record = (
     ctx: AdminContext,
@@ -108,6 +105,57 @@ export function createUserAdmin(deps: {
   return {
     find: require,
 
+    /** Users by status and a substring of the username, display name or e-mail; at most 1000. */
+    async search(filter: UserFilter = {}): Promise<UserRecord[]> {
+      const limit = Math.min(
+        Math.max(Math.trunc(filter.limit ?? SEARCH_DEFAULT_LIMIT) || 1, 1),
+        SEARCH_MAX_LIMIT,
+      );
+      return users.listUsers({ ...filter, limit });
+    },
+
+    /** What the user has enrolled (labels, question ids, PIN set or not, open window), never a secret. */
+    async overview(username: string): Promise<EnrollmentOverview> {
+      return enrollmentOverview({ factors, answers, windows, clock }, await require(username));
+    },
+
+    async updateSettings(username: string, input: UserSettingsInput, ctx: AdminContext): Promise<UserRecord> {
+      const user = await require(username);
+      const patch = settingsPatch(input);
+      const fields = Object.keys(patch);
+      const updated = fields.length > 0 ? await users.updateUser(user.id, patch, clock.now()) : user;
+      await record(ctx, 'admin.user_update', user.username, { fields });
+      return updated;
+    },
+
+    /**
+     * Lets the user enrol or replace a factor with the password alone for `hours` (1 to 168): a lost
+     * phone, or a first enrollment where the policy asks for a window.
+     */
+    async issueEnrollmentWindow(
+      username: string,
+      hours: number,
+      ctx: AdminContext,
+    ): Promise<{ expiresAt: number }> {
+      const user = await require(username);
+      if (!Number.isInteger(hours) || hours < 1 || hours > ENROLLMENT_WINDOW_MAX_HOURS)
+        throw new MfaError('input.invalid', {
+          field: 'hours',
+          detail: `a whole number from 1 to ${ENROLLMENT_WINDOW_MAX_HOURS}`,
+        });
+      const now = clock.now();
+      const expiresAt = now + hours * 3_600_000;
+      await windows.createEnrollmentWindow({
+        id: timeOrderedId(now, random),
+        userId: user.id,
+        createdBy: ctx.actor,
+        createdAt: now,
+        expiresAt,
+      });
+      await record(ctx, 'admin.enrollment_window', user.username, { hours, expiresAt });
+      return { expiresAt };
+    },
+
     async add(input: NewUserInput, ctx: AdminContext): Promise<UserRecord> {
       const username = input.username.trim().toLowerCase();
       if (!isPlainName(username)) {
@@ -116,13 +164,7 @@ export function createUserAdmin(deps: {
           detail: 'no spaces or control characters, 1-256 long',
         });
       }
-      const phones = input.phones ?? [];
-      const badPhone = phones.findIndex((p) => !E164.test(p));
-      if (badPhone >= 0)
-        throw new MfaError('input.invalid', {
-          field: `phones[${badPhone}]`,
-          detail: 'E.164, e.g. +14155550100',
-        });
+      const phones = checkPhones(input.phones ?? []);
       const user = await users.createUser(
         {
           username,
@@ -150,12 +192,21 @@ export function createUserAdmin(deps: {
     },
     enable: (username: string, ctx: AdminContext) => setStatus(username, 'enabled', ctx, 'admin.user_enable'),
 
-    /** Removes every second factor: the user enrols again (portal) or gets a new seed (CLI). */
+    /**
+     * Removes every second factor, the PIN and the security answers: the user enrols again (portal)
+     * or gets a new seed (CLI). Returns how many TOTP factors were removed.
+     */
     async reset(username: string, ctx: AdminContext): Promise<number> {
       const user = await require(username);
       const removed = await factors.removeFactors(user.id);
-      await users.updateUser(user.id, { defaultMethod: null }, clock.now());
-      await record(ctx, 'admin.user_reset', user.username, { factorsRemoved: removed });
+      const answersCleared = (await answers.listSecurityAnswers(user.id)).length;
+      await answers.replaceSecurityAnswers(user.id, [], clock.now());
+      await users.updateUser(user.id, { defaultMethod: null, pinHash: null }, clock.now());
+      await record(ctx, 'admin.user_reset', user.username, {
+        factorsRemoved: removed,
+        answersCleared,
+        pinCleared: user.pinHash !== null,
+      });
       return removed;
     },
 
@@ -214,7 +265,7 @@ export function createUserAdmin(deps: {
       secretBase32?: string,
     ): Promise<TotpEnrollment> {
       const user = await require(username);
-      const seed = secretBase32 === undefined ? generateTotpSeed(random) : importedSeed(secretBase32);
+      const seed = secretBase32 === undefined ? generateTotpSeed(random) : parseTotpSeed(secretBase32);
       const { algorithm, digits, period, issuer } = deps.totp;
       const factor = await factors.addTotpFactor(
         user.id,
