@@ -68,6 +68,8 @@ function parse(encoded: string): { params: Params; salt: Buffer; hash: Buffer } 
     return undefined;
   const saltBytes = Buffer.from(salt, 'base64');
   const hashBytes = Buffer.from(hash, 'base64');
+  // Only the canonical spelling: base64 with other trailing bits would decode to the same bytes.
+  if (b64(saltBytes) !== salt || b64(hashBytes) !== hash) return undefined;
   if (saltBytes.length < 8 || hashBytes.length < 16 || hashBytes.length > 64) return undefined;
   return { params, salt: saltBytes, hash: hashBytes };
 }
