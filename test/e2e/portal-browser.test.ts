@@ -255,9 +255,31 @@ describe('the portal in a browser', { timeout: TEST_TIMEOUT * 8 }, () => {
     await shoot(page, 'home-de');
   });
 
+  test('the remaining pages render, for the screenshots', { timeout: TEST_TIMEOUT }, async () => {
+    const user = await fresh();
+    await portalSignIn(user, 'frank', 'frank-pw', site.code('frank'));
+    for (const [path, name] of [
+      ['/enroll/pin', 'pin'],
+      ['/enroll/stepup?rd=%2Fenroll', 'stepup'],
+      ['/enroll/phone', 'phone-change'],
+      ['/enroll/questions', 'questions-change'],
+      ['/enroll/no-such-page/../admin', 'admin-forbidden'],
+    ] as const) {
+      await user.goto(`${site.url}${path}`);
+      await user.locator('h1').waitFor();
+      await shoot(user, name);
+    }
+    assert.match((await user.locator('h1').textContent()) ?? '', /Something went wrong/);
+    const admin = await fresh();
+    await portalSignIn(admin, 'alice', 'alice-pw', site.code('alice'));
+    await admin.goto(`${site.url}/enroll/admin/users/new`);
+    await admin.locator('h1').waitFor();
+    await shoot(admin, 'admin-user-new');
+  });
+
   test('no page broke its CSP or threw', () => {
     // Refused sign-ins answer 401 on purpose; Chromium logs every non-2xx answer as a console error.
-    const expected = /Failed to load resource: the server responded with a status of (401|404)/;
+    const expected = /Failed to load resource: the server responded with a status of (401|403|404)/;
     assert.deepEqual(
       problems.flatMap((p) => p.all()).filter((line) => !expected.test(line)),
       [],
