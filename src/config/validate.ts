@@ -289,6 +289,11 @@ function portalProblems(config: Config): ConfigProblem[] {
         message: `'${method}' is not available in this version (available: ${[...AVAILABLE_METHODS].join(', ')})`,
       });
   });
+  if (portal.mobileApp.allow)
+    problems.push({
+      path: 'portal.mobileApp.allow',
+      message: 'needs the mobile service, which this version does not have',
+    });
   notAbove('portal.pin.minLength', portal.pin.minLength, 'portal.pin.maxLength', portal.pin.maxLength);
   notAbove(
     'portal.userBypass.defaultSeconds',

@@ -125,6 +125,45 @@ gateway:
     ]);
   });
 
+  test('portal mistakes are all reported with their key paths', () => {
+    const problems = problemsOf(`${minimal}
+portal:
+  methods: [totp, sms]
+  trustedNetworks: [300.1.1.1]
+  pin: { minLength: 8, maxLength: 6 }
+  userBypass: { defaultSeconds: 600, maxSeconds: 300 }
+  mobileApp: { allow: true }
+  session: { cookieName: mfa_session }
+  securityQuestions:
+    count: 3
+    answersRequired: 4
+    questions:
+      - { id: pet, text: { de: 'Haustier?' } }
+      - { id: pet, text: { en: 'Pet?' } }
+`);
+    assert.deepEqual(problems.map((p) => p.path).sort(), [
+      'portal.methods[1]',
+      'portal.mobileApp.allow',
+      'portal.pin.minLength',
+      'portal.securityQuestions.answersRequired',
+      'portal.securityQuestions.count',
+      'portal.securityQuestions.questions[0].text',
+      'portal.securityQuestions.questions[1].id',
+      'portal.session.cookieName',
+      'portal.trustedNetworks[0]',
+      'portal.userBypass.defaultSeconds',
+    ]);
+    const permission = problemsOf(`${minimal}
+portal:
+  admins:
+    - { group: helpdesk, permissions: [users:read, everything] }
+`);
+    assert.deepEqual(
+      permission.map((p) => p.path),
+      ['portal.admins[0].permissions[1]'],
+    );
+  });
+
   test('an app rule no canonical request could match is a configuration error', () => {
     const problems = problemsOf(`${minimal}
 gateway:
