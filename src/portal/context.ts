@@ -129,12 +129,6 @@ export function requirePermission(
 
 // ---------------------------------------------------------------- pages
 
-export interface RenderOptions {
-  status?: number;
-  /** Pages that show a secret (a TOTP key) must not be kept by the browser; every page is no-store anyway. */
-  title?: string;
-}
-
 /** Renders a portal page with what every page needs: language, CSRF token, navigation. */
 export function render(
   ctx: PortalContext,
