@@ -118,45 +118,27 @@ export function registerSignInRoutes(app: FastifyInstance, ctx: PortalContext): 
       name: outcome.directoryUser.displayName ?? null,
     };
     const draft: Record<string, string> = outcome.user.language ? { lang: outcome.user.language } : {};
-    if (outcome.kind === 'authenticated') {
-      // A bypass or a trusted network lets the user in, but is no proof for changing factors.
-      const via = trusted && outcome.level === 1 ? 'trusted_network' : outcome.via;
-      await setPortalSession(
+    const start = (fields: Pick<Session, 'level' | 'via'> & Partial<Pick<Session, 'draft' | 'pending'>>) =>
+      setPortalSession(
         ctx,
         reply,
         pr,
-        cookies.create({ ...identity, level: 2, secondFactorAt: null, via, draft }),
+        cookies.create({ ...identity, secondFactorAt: null, draft, ...fields }),
       );
+    if (outcome.kind === 'authenticated') {
+      // A bypass or a trusted network lets the user in, but is no proof for changing factors.
+      await start({ level: 2, via: trusted && outcome.level === 1 ? 'trusted_network' : outcome.via });
       return reply.redirect(BASE, 303);
     }
     if (outcome.kind === 'no_second_factor') {
-      await setPortalSession(
-        ctx,
-        reply,
-        pr,
-        cookies.create({
-          ...identity,
-          level: 1,
-          secondFactorAt: null,
-          via: 'password',
-          draft: { ...draft, enrol: '1' },
-        }),
-      );
+      await start({ level: 1, via: 'password', draft: { ...draft, enrol: '1' } });
       return reply.redirect(`${BASE}/setup`, 303);
     }
-    await setPortalSession(
-      ctx,
-      reply,
-      pr,
-      cookies.create({
-        ...identity,
-        level: 1,
-        secondFactorAt: null,
-        via: 'password',
-        draft,
-        pending: { challengeId: outcome.challenge.id, method: outcome.challenge.method, rd: BASE },
-      }),
-    );
+    await start({
+      level: 1,
+      via: 'password',
+      pending: { challengeId: outcome.challenge.id, method: outcome.challenge.method, rd: BASE },
+    });
     return reply.redirect(`${LOGIN}/code`, 303);
   });
 
