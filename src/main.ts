@@ -14,11 +14,15 @@ import { createLdapDirectory } from './directory/ldap-directory.ts';
 import { createUsersFileDirectory } from './directory/users-file.ts';
 import { createGateway } from './gateway/gateway.ts';
 import { buildHttpServer, buildRedirectServer } from './http/server.ts';
+import { createMobileService } from './mobile/mobile.ts';
 import { createPortal } from './portal/portal.ts';
+import { providersFromConfig } from './providers/from-config.ts';
 import { createSqlStore, type Store } from './store/create-store.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box.ts';
 import { openSqliteDatabase } from './store/sqlite.ts';
+
+const PUSH_RETENTION_MS = 10 * 60_000;
 
 export interface Services {
   config: Readonly<Config>;
@@ -35,6 +39,8 @@ export interface Services {
   importUsers: Core['importUsers'];
   enrollment: Core['enrollment'];
   auditQuery: Core['auditQuery'];
+  push: Core['push'];
+  pushHub: Core['pushHub'];
   close(): Promise<void>;
 }
 
@@ -80,38 +86,69 @@ export async function buildServices(
   // Audit lines reach the JSON log whatever the level, so a quiet log still feeds the SIEM.
   const auditLogger =
     logger.level === 'silent' ? logger : logger.child({ component: 'audit' }, { level: 'info' });
+  const providers = providersFromConfig(config, logger.child({ component: 'providers' }));
   const { totp, challenge } = config.auth;
   const { portal } = config;
   const questions = portal.securityQuestions;
-  const { audit, regulator, sessions, authenticator, userAdmin, importUsers, enrollment, auditQuery } =
-    createCore(
-      { directory, store, auditLogger, clock, random, pepper: derivePepper(storeKey(config)) },
-      {
-        auth: {
-          requireUserMatch: config.auth.requireUserMatch,
-          primaryMinDurationMs: config.auth.primaryMinDurationMs,
-          challengeTtlSeconds: challenge.ttlSeconds,
-          maxAttempts: challenge.maxAttempts,
-        },
-        totp,
-        regulation: config.regulation,
-        enrollment: {
-          firstEnrollment: portal.enrollment.firstEnrollment,
-          trustedNetworks: portal.trustedNetworks,
-          methods: portal.methods,
-          pin: portal.pin,
-          securityQuestions: {
-            count: questions.count,
-            // Turned off: no fallback at sign-in, and no answers can be set.
-            answersRequired: questions.enabled ? questions.answersRequired : 0,
-            questionIds: questions.questions.map((q) => q.id),
-          },
-          userBypass: portal.userBypass,
-          stepUpSeconds: portal.stepUpSeconds,
-        },
-        sessionMaxAgeSeconds: config.gateway.session.maxAgeSeconds,
+  const {
+    audit,
+    regulator,
+    sessions,
+    authenticator,
+    userAdmin,
+    importUsers,
+    enrollment,
+    auditQuery,
+    push,
+    pushHub,
+  } = createCore(
+    {
+      directory,
+      store,
+      auditLogger,
+      clock,
+      random,
+      pepper: derivePepper(storeKey(config)),
+      notifier: providers.notifier,
+      ...(providers.pushSender ? { pushSender: providers.pushSender } : {}),
+      warn: (message, detail) => logger.warn(detail, message),
+    },
+    {
+      auth: {
+        requireUserMatch: config.auth.requireUserMatch,
+        primaryMinDurationMs: config.auth.primaryMinDurationMs,
+        challengeTtlSeconds: challenge.ttlSeconds,
+        maxAttempts: challenge.maxAttempts,
+        codeWithPush: portal.oathFallback,
       },
-    );
+      totp,
+      regulation: config.regulation,
+      enrollment: {
+        firstEnrollment: portal.enrollment.firstEnrollment,
+        trustedNetworks: portal.trustedNetworks,
+        methods: portal.methods,
+        pin: portal.pin,
+        securityQuestions: {
+          count: questions.count,
+          // Turned off: no fallback at sign-in, and no answers can be set.
+          answersRequired: questions.enabled ? questions.answersRequired : 0,
+          questionIds: questions.questions.map((q) => q.id),
+        },
+        userBypass: portal.userBypass,
+        stepUpSeconds: portal.stepUpSeconds,
+        mobile: { ...portal.mobileApp, activationTtlSeconds: config.mobile.activationTtlSeconds },
+      },
+      sessionMaxAgeSeconds: config.gateway.session.maxAgeSeconds,
+      push: {
+        enabled: portal.mobileApp.allow,
+        requestTtlSeconds: config.mobile.requestTtlSeconds,
+        requirePin: config.mobile.requirePin,
+        fraudBlock: config.mobile.fraud.block,
+        deviceProofMaxAgeSeconds: 120,
+        recheckMs: config.mobile.storeRecheckMs,
+      },
+    },
+  );
   return {
     config,
     logger,
@@ -127,7 +164,11 @@ export async function buildServices(
     importUsers,
     enrollment,
     auditQuery,
+    push,
+    pushHub,
     async close() {
+      pushHub.close();
+      providers.close();
       await directory.close();
       await store.close();
     },
@@ -157,6 +198,7 @@ export async function startService(
     random: services.random,
     logger,
     storeKey: storeKey(config),
+    push: services.push,
   });
   const portal = await createPortal({
     config,
@@ -172,6 +214,13 @@ export async function startService(
     random: services.random,
     storeKey: storeKey(config),
   });
+  const mobile = config.portal.mobileApp.allow
+    ? createMobileService({
+        core: { push: services.push, enrollment: services.enrollment },
+        vapidPublicKey: config.mobile.webPush.enabled ? config.mobile.webPush.publicKey : undefined,
+        rateLimitPerMinute: config.portal.rateLimitPerMinute,
+      })
+    : undefined;
   const trustedProxies = createNetworkList(config.server.trustedProxies);
   // One fastify instance per listener: an instance listens once, and each has its own TLS.
   const bound = await Promise.all(
@@ -185,6 +234,7 @@ export async function startService(
               logger,
               trustedProxies,
               portal,
+              ...(mobile ? { mobile } : {}),
               gateway,
               ...(listener.tls ? { tls: listener.tls } : {}),
             }),
@@ -213,6 +263,9 @@ export async function startService(
       store.deleteExpiredBypasses(now),
       store.deleteExpiredRevocations(now),
       store.deleteExpiredEnrollmentWindows(now),
+      store.deleteExpiredActivationCodes(now),
+      // Answered and expired pushes stay a while, so a page that was waiting still learns the outcome.
+      store.deleteOldPushRequests(now - PUSH_RETENTION_MS),
     ]).catch((error: unknown) => logger.warn({ err: error }, 'store sweep failed'));
   }, 60_000);
   sweeper.unref();

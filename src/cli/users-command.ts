@@ -1,4 +1,4 @@
-// `mfa-gateway users ...`: list, show, add, totp, bypass, disable, enable, reset, unblock, hash-password.
+// `mfa-gateway users ...`: list, show, add, totp, mobile, bypass, disable, enable, reset, unblock, hash-password.
 
 import type { UserRecord } from '../core/ports.ts';
 import { USER_STATUSES } from '../core/ports.ts';
@@ -18,6 +18,8 @@ Commands:
   totp USERNAME [--secret BASE32]
                         add an authenticator seed to an existing (e.g. imported) user;
                         --secret imports an existing token's seed instead of a new one
+  mobile USERNAME       a single-use activation code (10 minutes) for the web authenticator,
+                        with the link to open on the user's phone
   bypass USERNAME [--seconds N] [--reason TEXT]
                         let the user through the second factor once within N seconds
                         (default 300), e.g. for a forgotten phone
@@ -79,10 +81,10 @@ export async function usersCommand(args: string[], io: Io): Promise<number> {
     return 0;
   }
   const name = positionals[0];
-  const needName = ['show', 'add', 'totp', 'bypass', 'disable', 'enable', 'reset', 'unblock'];
+  const needName = ['show', 'add', 'totp', 'mobile', 'bypass', 'disable', 'enable', 'reset', 'unblock'];
   if (needName.includes(sub) && !name) throw new UsageError(`users ${sub}: USERNAME is required`);
   const ctx = adminContext();
-  return withServices(values.config, io, async ({ store, userAdmin, regulator }) => {
+  return withServices(values.config, io, async ({ store, userAdmin, regulator, enrollment, config }) => {
     switch (sub) {
       case 'list': {
         const status = values.status;
@@ -135,6 +137,14 @@ export async function usersCommand(args: string[], io: Io): Promise<number> {
       }
       case 'totp': {
         printEnrollment(io, await userAdmin.enrollTotp(name as string, ctx, 'authenticator', values.secret));
+        return 0;
+      }
+      case 'mobile': {
+        const issued = await enrollment.issueActivationCodeAsAdmin(name as string, ctx);
+        const link = new URL('/mobile/app/activate', config.server.publicUrl);
+        link.searchParams.set('c', issued.code);
+        io.out(`activation code: ${issued.code} (single use, until ${iso(issued.expiresAt)})`);
+        io.out(`open on the phone: ${link.href}`);
         return 0;
       }
       case 'bypass': {

@@ -388,7 +388,7 @@ export const PortalSchema = Type.Object(
       },
       { ...closed, default: {} },
     ),
-    /** Methods users may choose; the first is the default. push, sms and voice need later providers. */
+    /** Methods users may choose; the first is the default. `push` needs `mobileApp.allow`; sms and voice need later providers. */
     methods: Type.Array(Type.Enum(PORTAL_METHODS), { minItems: 1, uniqueItems: true, default: ['totp'] }),
     /** Azure's "Allow users to select method". */
     allowSelectMethod: Type.Boolean({ default: true }),
@@ -407,7 +407,7 @@ export const PortalSchema = Type.Object(
     ),
     mobileApp: Type.Object(
       {
-        /** Azure's "Allow mobile app activation" (the mobile service). */
+        /** Azure's "Allow mobile app activation": runs the mobile service and its web authenticator. */
         allow: Type.Boolean({ default: false }),
         maxDevices: Type.Integer({ minimum: 1, maximum: 10, default: 1 }),
       },
@@ -467,6 +467,79 @@ export const PortalSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+export const MobileSchema = Type.Object(
+  {
+    /** How long a push request waits for the phone before it expires. */
+    requestTtlSeconds: Type.Integer({ minimum: 15, maximum: 600, default: 120 }),
+    /** PIN mode: users who have a PIN (`portal.pin`) type it in the app before approving. */
+    requirePin: Type.Boolean({ default: false }),
+    /** How long an activation code from the portal stays valid. */
+    activationTtlSeconds: Type.Integer({ minimum: 60, maximum: 3600, default: 600 }),
+    /** Out of band (apps in Basic mode, later RADIUS): how long a request holds for the phone. */
+    outOfBandWaitSeconds: Type.Integer({ minimum: 5, maximum: 300, default: 55 }),
+    fraud: Type.Object(
+      {
+        /** "Deny and report fraud" blocks the user until an administrator unblocks them. */
+        block: Type.Boolean({ default: true }),
+      },
+      { ...closed, default: {} },
+    ),
+    /** Web Push (VAPID) wakes a closed web authenticator; without it the open app long-polls. */
+    webPush: Type.Object(
+      {
+        enabled: Type.Boolean({ default: false }),
+        /** Contact for push services (RFC 8292): `mailto:` or `https:`. */
+        subject: Type.String({
+          pattern: '^(mailto:|https://)',
+          default: 'mailto:mfa-admins@example.invalid',
+        }),
+        /** base64url P-256 public key (`mfa-gateway secrets generate --vapid`). */
+        publicKey: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{87}$' })),
+        privateKey: Type.Optional(Secret({ description: 'VAPID private key (base64url)' })),
+      },
+      { ...closed, default: {} },
+    ),
+    /** How often a waiting sign-in looks in the store for an answer given on another node. */
+    storeRecheckMs: Type.Integer({ minimum: 0, maximum: 60000, default: 2000 }),
+  },
+  { ...closed, default: {} },
+);
+
+export const NotificationsSchema = Type.Object(
+  {
+    /** Fraud alerts by e-mail to administrators. */
+    smtp: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ minLength: 1 }),
+          port: Type.Integer({ minimum: 1, maximum: 65535, default: 587 }),
+          /** Implicit TLS (port 465); otherwise STARTTLS. */
+          secure: Type.Boolean({ default: false }),
+          /** Refuse to send without STARTTLS. */
+          requireTls: Type.Boolean({ default: true }),
+          username: Type.Optional(Type.String({ minLength: 1 })),
+          password: Type.Optional(Secret({ description: 'SMTP password' })),
+          from: Type.String({ minLength: 3 }),
+          to: Type.Array(Type.String({ minLength: 3 }), { minItems: 1 }),
+        },
+        closed,
+      ),
+    ),
+    /** Fraud alerts as a signed JSON POST (`x-mfa-signature: sha256=HMAC(secret, timestamp.body)`). */
+    webhook: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ format: 'uri' }),
+          secret: Secret({ description: 'webhook HMAC secret', minLength: 16 }),
+          timeoutSeconds: Type.Integer({ minimum: 1, maximum: 60, default: 5 }),
+        },
+        closed,
+      ),
+    ),
+  },
+  { ...closed, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: ServerSchema,
@@ -475,6 +548,8 @@ export const ConfigSchema = Type.Object(
     auth: AuthSchema,
     gateway: GatewaySchema,
     portal: PortalSchema,
+    mobile: MobileSchema,
+    notifications: NotificationsSchema,
     regulation: RegulationSchema,
     log: LogSchema,
   },
@@ -489,5 +564,7 @@ export type RegulationConfig = Static<typeof RegulationSchema>;
 export type StoreConfig = Static<typeof StoreSchema>;
 export type GatewayConfig = Static<typeof GatewaySchema>;
 export type PortalConfig = Static<typeof PortalSchema>;
+export type MobileConfig = Static<typeof MobileSchema>;
+export type NotificationsConfig = Static<typeof NotificationsSchema>;
 export type AppConfig = Static<typeof AppSchema>;
 export type ListenerConfig = Static<typeof ListenerSchema>;

@@ -263,7 +263,7 @@ function gatewayProblems(config: Config): ConfigProblem[] {
 }
 
 /** Methods users can be offered today; the others need providers that later versions bring. */
-const AVAILABLE_METHODS = new Set(['totp']);
+const AVAILABLE_METHODS = new Set(['totp', 'push']);
 
 function portalProblems(config: Config): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
@@ -289,11 +289,19 @@ function portalProblems(config: Config): ConfigProblem[] {
         message: `'${method}' is not available in this version (available: ${[...AVAILABLE_METHODS].join(', ')})`,
       });
   });
-  if (portal.mobileApp.allow)
+  const pushAt = portal.methods.indexOf('push');
+  if (pushAt >= 0 && !portal.mobileApp.allow)
     problems.push({
-      path: 'portal.mobileApp.allow',
-      message: 'needs the mobile service, which this version does not have',
+      path: `portal.methods[${pushAt}]`,
+      message: "'push' needs the web authenticator: set portal.mobileApp.allow to true",
     });
+  const { webPush } = config.mobile;
+  if (webPush.enabled) {
+    if (!webPush.publicKey)
+      problems.push({ path: 'mobile.webPush.publicKey', message: 'is required when webPush is enabled' });
+    if (!webPush.privateKey)
+      problems.push({ path: 'mobile.webPush.privateKey', message: 'is required when webPush is enabled' });
+  }
   notAbove('portal.pin.minLength', portal.pin.minLength, 'portal.pin.maxLength', portal.pin.maxLength);
   notAbove(
     'portal.userBypass.defaultSeconds',

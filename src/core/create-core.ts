@@ -6,6 +6,7 @@ import { createEnrollment } from './enrollment/enrollment.ts';
 import type { EnrollmentSettings } from './enrollment/types.ts';
 import { createTotpVerifier, type TotpSettings } from './factors/totp.ts';
 import type {
+  AdminNotifier,
   AuditQuery,
   AuditStore,
   BypassStore,
@@ -14,6 +15,9 @@ import type {
   Directory,
   EnrollmentWindowStore,
   FactorStore,
+  MobileDeviceStore,
+  PushRequestStore,
+  PushSender,
   Random,
   RegulationStore,
   SecurityAnswerStore,
@@ -21,6 +25,8 @@ import type {
   StoredAuditEvent,
   UserStore,
 } from './ports.ts';
+import { createPushApprovals, type PushSettings } from './push/push-approvals.ts';
+import { createPushHub } from './push/push-hub.ts';
 import { createRegulator, type RegulationSettings } from './regulation/regulator.ts';
 import { createSecretHasher } from './secrets/secret-hash.ts';
 import { createSessionRevocation } from './sessions/revocation.ts';
@@ -37,8 +43,16 @@ export interface CorePorts {
     BypassStore &
     SessionRevocationStore &
     SecurityAnswerStore &
-    EnrollmentWindowStore;
+    EnrollmentWindowStore &
+    MobileDeviceStore &
+    PushRequestStore;
   auditLogger: AuditLogger;
+  /** Tells administrators about fraud reports (e-mail, webhook); none configured is a no-op. */
+  notifier?: AdminNotifier;
+  /** Web Push for closed apps, when configured. */
+  pushSender?: PushSender;
+  /** Delivery problems that must not fail a sign-in (a Web Push or an e-mail that did not go out). */
+  warn?: (message: string, detail: Record<string, unknown>) => void;
   clock: Clock;
   random: Random;
   /** Peppers the hashes of PINs and security answers (`derivePepper(storeKey)`), at least 16 bytes. */
@@ -54,7 +68,13 @@ export interface CoreSettings {
   enrollment: Omit<EnrollmentSettings, 'totp'>;
   /** The longest a session may live: how long a revocation must be remembered. */
   sessionMaxAgeSeconds: number;
+  push: PushSettings & {
+    /** How often waiters look in the store for answers given on another node. */
+    recheckMs: number;
+  };
 }
+
+const NO_NOTIFIER: AdminNotifier = { fraudReported: async () => {} };
 
 export function createCore(ports: CorePorts, settings: CoreSettings) {
   const { directory, store, clock, random } = ports;
@@ -67,6 +87,24 @@ export function createCore(ports: CorePorts, settings: CoreSettings) {
   });
   const verifyTotp = createTotpVerifier({ factors: store, clock, window: settings.totp.window });
   const hasher = createSecretHasher(ports.pepper, random);
+  const pushHub = createPushHub({ store, recheckMs: settings.push.recheckMs });
+  const push = createPushApprovals({
+    requests: store,
+    devices: store,
+    users: store,
+    factors: store,
+    hub: pushHub,
+    ...(ports.pushSender ? { sender: ports.pushSender } : {}),
+    notifier: ports.notifier ?? NO_NOTIFIER,
+    sessions,
+    regulator,
+    audit,
+    hasher,
+    clock,
+    random,
+    settings: settings.push,
+    warn: ports.warn ?? (() => {}),
+  });
   const authenticator = createAuthenticator({
     directory,
     users: store,
@@ -81,6 +119,7 @@ export function createCore(ports: CorePorts, settings: CoreSettings) {
     clock,
     random,
     settings: { ...settings.auth, answersRequired: settings.enrollment.securityQuestions.answersRequired },
+    push,
   });
   const enrollment = createEnrollment({
     users: store,
@@ -89,6 +128,8 @@ export function createCore(ports: CorePorts, settings: CoreSettings) {
     windows: store,
     bypasses: store,
     auditStore: store,
+    devices: store,
+    pinMode: settings.push.requirePin,
     verifyTotp,
     regulator,
     audit,
@@ -102,6 +143,7 @@ export function createCore(ports: CorePorts, settings: CoreSettings) {
     factors: store,
     answers: store,
     windows: store,
+    devices: store,
     bypasses: store,
     sessions,
     regulator,
@@ -124,6 +166,8 @@ export function createCore(ports: CorePorts, settings: CoreSettings) {
     userAdmin,
     importUsers,
     auditQuery,
+    push,
+    pushHub,
   };
 }
 

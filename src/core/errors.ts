@@ -65,6 +65,49 @@ export const ERROR_CATALOGUE = {
     expose: true,
     message: 'You do not have permission to do this.',
   },
+  'auth.push_pending': {
+    httpStatus: 409,
+    radius: 'reject',
+    expose: true,
+    message: 'A sign-in is already waiting for approval on your phone. Answer it or wait until it expires.',
+  },
+  'auth.push_denied': {
+    httpStatus: 401,
+    radius: 'reject',
+    expose: true,
+    message: 'The sign-in was not approved on your phone.',
+  },
+  'mobile.activation_invalid': {
+    httpStatus: 400,
+    radius: 'drop',
+    expose: true,
+    message:
+      'The activation code is not valid. Codes work once and for ten minutes: get a new one from the portal.',
+  },
+  'mobile.too_many_devices': {
+    httpStatus: 409,
+    radius: 'drop',
+    expose: true,
+    message: 'This account already has as many mobile devices as allowed. Remove one in the portal first.',
+  },
+  'mobile.device_unknown': {
+    httpStatus: 401,
+    radius: 'drop',
+    expose: true,
+    message: 'This device is not registered. Activate it again from the portal.',
+  },
+  'mobile.request_answered': {
+    httpStatus: 409,
+    radius: 'drop',
+    expose: true,
+    message: 'This request was already answered.',
+  },
+  'mobile.request_expired': {
+    httpStatus: 410,
+    radius: 'drop',
+    expose: true,
+    message: 'This request expired.',
+  },
   'enrollment.step_up_required': {
     httpStatus: 403,
     radius: 'reject',

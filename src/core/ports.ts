@@ -316,3 +316,163 @@ export interface EnrollmentWindowStore {
   findEnrollmentWindow(userId: string, at: number): Promise<EnrollmentWindow | undefined>;
   deleteExpiredEnrollmentWindows(before: number): Promise<number>;
 }
+
+// ---------------------------------------------------------------- mobile devices (web authenticator)
+
+/**
+ * A phone running the web authenticator: its public key (ECDSA P-256, JWK) verifies the answers it
+ * signs. Each device also holds an offline OATH seed, which is an ordinary TOTP factor (`factorId`);
+ * removing that factor removes the device.
+ */
+export interface MobileDevice {
+  id: string;
+  userId: string;
+  factorId: string;
+  name: string;
+  publicKey: JsonWebKeyP256;
+  /** Web Push subscription (RFC 8030 endpoint and RFC 8291 keys), when the app registered one. */
+  pushSubscription: PushSubscriptionKeys | null;
+  createdAt: number;
+  lastSeenAt: number | null;
+}
+
+export interface JsonWebKeyP256 {
+  kty: 'EC';
+  crv: 'P-256';
+  x: string;
+  y: string;
+}
+
+export interface PushSubscriptionKeys {
+  endpoint: string;
+  /** base64url P-256 public key of the browser (uncompressed point). */
+  p256dh: string;
+  /** base64url 16-byte authentication secret. */
+  auth: string;
+}
+
+/** A single-use code that lets one phone register a device for one user; only its hash is stored. */
+export interface ActivationCode {
+  codeHash: string;
+  userId: string;
+  createdBy: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface MobileDeviceStore {
+  createActivationCode(code: ActivationCode): Promise<void>;
+  /** Marks the code used if it exists, is unused and unexpired, in one conditional statement. */
+  consumeActivationCode(codeHash: string, at: number): Promise<ActivationCode | undefined>;
+  deleteExpiredActivationCodes(before: number): Promise<number>;
+  /** Adds the device and its offline TOTP factor in one transaction. */
+  addMobileDevice(
+    device: Omit<MobileDevice, 'id' | 'factorId' | 'pushSubscription' | 'lastSeenAt'>,
+    totp: { label: string; secret: Uint8Array; params: TotpParams },
+  ): Promise<MobileDevice>;
+  getMobileDevice(id: string): Promise<MobileDevice | undefined>;
+  listMobileDevices(userId: string): Promise<MobileDevice[]>;
+  setPushSubscription(deviceId: string, subscription: PushSubscriptionKeys | null): Promise<void>;
+  touchMobileDevice(deviceId: string, at: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------- push requests
+
+export const PUSH_STATES = ['pending', 'approved', 'denied', 'fraud', 'expired', 'cancelled'] as const;
+export type PushState = (typeof PUSH_STATES)[number];
+
+/**
+ * A sign-in waiting for the user's phone. It lives in the store so that any node can answer it; the
+ * state leaves `pending` exactly once (a conditional update), which makes every answer single use.
+ */
+export interface PushRequest {
+  id: string;
+  userId: string;
+  username: string;
+  /** The second-factor challenge it belongs to, when a sign-in opened it. */
+  challengeId: string | null;
+  channel: Channel;
+  application: string | null;
+  clientAddress: string;
+  /**
+   * Whether the user must pick `number` in the app. Out of band (Basic, RADIUS) there is no page to
+   * show it on, so the app asks only to approve or deny.
+   */
+  numberMatching: boolean;
+  /** The 2-digit number shown on the sign-in page and matched in the app. */
+  number: number;
+  /** The two wrong numbers the app offers beside the right one. */
+  decoys: [number, number];
+  /** Random; the device signs over it, so an answer cannot be made before the request exists. */
+  nonce: string;
+  pinRequired: boolean;
+  state: PushState;
+  /** Why it ended as it did: `wrong_number`, `wrong_pin`, `user`, a device id ... */
+  reason: string | null;
+  deviceId: string | null;
+  createdAt: number;
+  expiresAt: number;
+  answeredAt: number | null;
+}
+
+export interface PushRequestStore {
+  /** False when the user already has a pending request (one per user, on every node). */
+  createPushRequest(
+    request: Omit<PushRequest, 'state' | 'reason' | 'deviceId' | 'answeredAt'>,
+  ): Promise<boolean>;
+  getPushRequest(id: string): Promise<PushRequest | undefined>;
+  /** The user's pending, unexpired requests, newest first. */
+  listPendingPushRequests(userId: string, at: number): Promise<PushRequest[]>;
+  /**
+   * Moves a pending, unexpired request to `state` in one conditional update; false when it was not
+   * pending any more (answered, cancelled, expired): the second answer of a race loses.
+   */
+  settlePushRequest(
+    id: string,
+    change: {
+      state: Exclude<PushState, 'pending'>;
+      reason: string | null;
+      deviceId: string | null;
+      at: number;
+    },
+  ): Promise<boolean>;
+  /** Marks the user's pending requests whose time is up as `expired`, so a new one may be created. */
+  expireStalePushRequests(userId: string, at: number): Promise<number>;
+  /** The states of these requests, for waiters on other nodes (ids not found are left out). */
+  pushRequestStates(ids: string[]): Promise<Map<string, PushState>>;
+  /** Deletes requests that ended (or expired) before `before`. */
+  deleteOldPushRequests(before: number): Promise<number>;
+}
+
+// ---------------------------------------------------------------- notifications
+
+/** What administrators are told when a user reports a push as fraud. */
+export interface FraudAlert {
+  at: number;
+  username: string;
+  displayName: string | null;
+  application: string | null;
+  clientAddress: string | null;
+  channel: Channel;
+  requestId: string;
+  /** Whether the user was blocked (`mobile.fraud.block`). */
+  blocked: boolean;
+}
+
+/** Tells administrators about security events (e-mail, webhook); failures are the notifier's to log. */
+export interface AdminNotifier {
+  fraudReported(alert: FraudAlert): Promise<void>;
+}
+
+/** Wakes a closed web authenticator (Web Push). `gone` means the subscription no longer exists. */
+export interface PushSender {
+  send(subscription: PushSubscriptionKeys, message: PushMessage): Promise<'sent' | 'gone'>;
+}
+
+export interface PushMessage {
+  title: string;
+  body: string;
+  requestId: string;
+  /** Seconds the push service may keep it: the request's remaining lifetime. */
+  ttlSeconds: number;
+}

@@ -7,6 +7,7 @@ import type { Authenticator } from '../core/auth/authenticator.ts';
 import { type ErrorCode, MfaError } from '../core/errors.ts';
 import type { createAccessPolicy } from '../core/policy/access-rules.ts';
 import type { AuditSink, Clock, RequestContext } from '../core/ports.ts';
+import type { PushApprovals } from '../core/push/push-approvals.ts';
 import type { RequestView } from '../http/request-view.ts';
 import type { Session, SessionCookies } from '../http/session-cookie.ts';
 import { PAGE_HEADERS } from '../http/web-page.ts';
@@ -32,6 +33,10 @@ export interface GatewayContext {
   publicOrigin: URL;
   /** The gateway's own cookies (both spellings), never passed to an app; fixed at start. */
   gatewayCookies: readonly string[];
+  /** Waiting for push answers (the push page, Basic out of band); absent without the mobile service. */
+  push: Pick<PushApprovals, 'waitForAnswer'> | undefined;
+  /** How long a Basic sign-in holds for the phone (`mobile.outOfBandWaitSeconds`). */
+  outOfBandWaitMs: number;
 }
 
 export function sendPage<N extends PageName>(

@@ -33,6 +33,8 @@ export interface GatewayDeps {
   logger: FastifyBaseLogger;
   /** The store's encryption key; the cookie key is derived from it. */
   storeKey: Uint8Array;
+  /** Push approvals, when the mobile service runs. */
+  push?: GatewayContext['push'];
 }
 
 export async function createGateway(deps: GatewayDeps) {
@@ -58,6 +60,8 @@ export async function createGateway(deps: GatewayDeps) {
     gate: createGate({ apps, policy, cookies }),
     cookies,
     authenticator: deps.authenticator,
+    push: deps.push,
+    outOfBandWaitMs: config.mobile.outOfBandWaitSeconds * 1000,
     audit: deps.audit,
     clock: deps.clock,
     pages: createPages(config.gateway.denialPage ? { denialPageFile: config.gateway.denialPage } : {}),

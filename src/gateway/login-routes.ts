@@ -23,6 +23,8 @@ import {
 import { replayHeld } from './proxy-routes.ts';
 
 const LOGIN = '/_mfa/login';
+/** How long a push status poll is held open waiting for the answer. */
+const PUSH_STATUS_HOLD_MS = 25_000;
 
 type Form = Record<string, string | string[] | undefined>;
 
@@ -78,9 +80,8 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
     });
 
   /**
-   * How each second-factor method is asked for on the page, keyed by the challenge's method. The
-   * push step (the number to match and a waiting page, portal/gateway/push.eta) is added here by the
-   * mobile service; until then the core opens only TOTP challenges.
+   * How each second-factor method is asked for on the page, keyed by the challenge's method: a code,
+   * or the number to match while the page waits for the phone (portal/gateway/push.eta).
    */
   const steps: Partial<Record<Method, (step: StepInput) => FastifyReply>> = {
     totp: ({ reply, status, appName, csrf, session, error }) =>
@@ -93,6 +94,18 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
         restartUrl: `${LOGIN}/restart`,
         ...(error ? { error } : {}),
       }),
+    push: ({ reply, status, appName, csrf, session, error }) =>
+      sendPage(ctx, reply, status, 'push', {
+        appName,
+        action: `${LOGIN}/push`,
+        statusUrl: `${LOGIN}/push/status`,
+        csrf,
+        username: session.username,
+        number: String(session.pending?.push?.number ?? ''),
+        restartUrl: `${LOGIN}/restart`,
+        ...(ctx.config.portal.oathFallback ? { fallbackUrl: `${LOGIN}?use=code` } : {}),
+        ...(error ? { error } : {}),
+      }),
   };
 
   async function showSecondFactor(
@@ -102,10 +115,11 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
     session: Session,
     status = 200,
     error?: string,
+    method = session.pending?.method ?? 'totp',
   ) {
     const csrf = csrfToken(request, reply, view);
     const { app } = target(view, session.pending?.rd ?? '/');
-    const step = steps[session.pending?.method ?? 'totp'];
+    const step = steps[method];
     if (!step) throw new MfaError('internal', { detail: `no sign-in step for ${session.pending?.method}` });
     return step({ reply, status, appName: app?.config.name ?? 'Sign in', csrf, session, error });
   }
@@ -139,11 +153,46 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
     return sendDenied(ctx, reply, request.id, 'No second factor is set up for this account.');
   }
 
+  /** Anything but a retry ends the sign-in: the user starts again with the password. */
+  async function failSecondFactor(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    view: RequestView,
+    session: Session,
+    error: string,
+  ) {
+    await cookies.revoke(session);
+    if (session.pending?.holdId) ctx.held.drop(session.pending.holdId);
+    clearSessionCookie(ctx, reply, view);
+    return showLogin(request, reply, view, session.pending?.rd ?? '/', 401, { error });
+  }
+
+  /** The second factor is proven: a new session (new id) at level 2, then where the user was going. */
+  async function finishSecondFactor(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    view: RequestView,
+    session: Session,
+    via: Method,
+  ) {
+    const pending = session.pending;
+    await cookies.revoke(session);
+    const { pending: _done, ...rest } = session;
+    const upgraded = cookies.create({ ...rest, level: 2, secondFactorAt: clock.now(), via });
+    await establish(ctx, reply, view, upgraded);
+    if (pending?.holdId) return replayHeld(ctx, request, reply, view, pending.holdId, upgraded);
+    return reply.redirect(pending?.rd ?? '/', 303);
+  }
+
   app.get(LOGIN, async (request, reply) => {
     const view = requestView(request.raw);
     const rd = returnTo(view, (request.query as Form).rd);
     const session = await ctx.gate.readSession(view, request.headers.cookie);
-    if (session?.pending) return showSecondFactor(request, reply, view, session);
+    if (session?.pending) {
+      // "Use a code instead" on the push page: the same challenge, answered with a code.
+      const useCode = (request.query as Form).use === 'code' && ctx.config.portal.oathFallback;
+      return showSecondFactor(request, reply, view, session, 200, undefined, useCode ? 'totp' : undefined);
+    }
     if (session && session.level >= target(view, rd).need) return reply.redirect(rd, 303);
     return showLogin(request, reply, view, rd);
   });
@@ -191,7 +240,12 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
       level: 1,
       secondFactorAt: null,
       via: 'password',
-      pending: { challengeId: outcome.challenge.id, method: outcome.challenge.method, rd },
+      pending: {
+        challengeId: outcome.challenge.id,
+        method: outcome.challenge.method,
+        rd,
+        ...(outcome.push ? { push: { id: outcome.push.id, number: outcome.push.number } } : {}),
+      },
     });
     await establish(ctx, reply, view, session);
     return reply.redirect(LOGIN, 303);
@@ -212,18 +266,55 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
       if (failure.spec.httpStatus >= 500) throw failure;
       // A wrong code may be retried on the same challenge; anything else starts again.
       if (failure.code === 'auth.invalid_code')
-        return showSecondFactor(request, reply, view, session, 401, failure.publicMessage);
-      await cookies.revoke(session);
-      if (pending.holdId) ctx.held.drop(pending.holdId);
-      clearSessionCookie(ctx, reply, view);
-      return showLogin(request, reply, view, pending.rd, 401, { error: failure.publicMessage });
+        return showSecondFactor(request, reply, view, session, 401, failure.publicMessage, 'totp');
+      return failSecondFactor(request, reply, view, session, failure.publicMessage);
     }
-    await cookies.revoke(session);
-    const { pending: _done, ...rest } = session;
-    const upgraded = cookies.create({ ...rest, level: 2, secondFactorAt: clock.now(), via: pending.method });
-    await establish(ctx, reply, view, upgraded);
-    if (pending.holdId) return replayHeld(ctx, request, reply, view, pending.holdId, upgraded);
-    return reply.redirect(pending.rd, 303);
+    return finishSecondFactor(request, reply, view, session, 'totp');
+  });
+
+  /** Polled (held up to 25 s) by push-wait.js: the state of this sign-in's push. */
+  app.get(`${LOGIN}/push/status`, async (request, reply) => {
+    const view = requestView(request.raw);
+    const session = await ctx.gate.readSession(view, request.headers.cookie);
+    const pushId = session?.pending?.push?.id;
+    reply.header('cache-control', 'no-store');
+    if (!pushId || !ctx.push) return reply.status(404).send({ code: 'not_found', message: 'Not found.' });
+    const controller = new AbortController();
+    request.raw.once('close', () => controller.abort());
+    const state = await ctx.push.waitForAnswer(pushId, PUSH_STATUS_HOLD_MS, controller.signal);
+    // The page only needs to know whether to finish, stop or keep waiting.
+    const shown = state === 'fraud' || state === 'cancelled' ? 'denied' : (state ?? 'expired');
+    return reply.send({ state: shown });
+  });
+
+  app.post(`${LOGIN}/push`, async (request, reply) => {
+    const view = requestView(request.raw);
+    checkCsrf(request, view);
+    const session = await ctx.gate.readSession(view, request.headers.cookie);
+    const pending = session?.pending;
+    if (!session || !pending?.push) return reply.redirect(LOGIN, 303);
+    const { app: targetApp } = target(view, pending.rd);
+    try {
+      await authenticator.completeWithPush(
+        pending.challengeId,
+        pending.push.id,
+        requestContext(view, targetApp),
+      );
+    } catch (error) {
+      const failure = toMfaError(error);
+      if (failure.spec.httpStatus >= 500) throw failure;
+      if (failure.code === 'auth.push_pending')
+        return showSecondFactor(
+          request,
+          reply,
+          view,
+          session,
+          409,
+          'Not approved yet. Approve the request on your phone.',
+        );
+      return failSecondFactor(request, reply, view, session, failure.publicMessage);
+    }
+    return finishSecondFactor(request, reply, view, session, 'push');
   });
 
   app.get(`${LOGIN}/restart`, async (request, reply) => {

@@ -34,9 +34,10 @@ export interface PushPageData {
   statusUrl: string;
   csrf: string;
   username: string;
-  /** The two digits the user types in the app (number matching). */
+  /** The two digits the user picks in the app (number matching). */
   number: string;
   restartUrl: string;
+  error?: string;
   /** "Use a code instead". */
   fallbackUrl?: string;
 }

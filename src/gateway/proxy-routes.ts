@@ -148,6 +148,13 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: GatewayContext): 
     return match ? { password: match[1] ?? '', code: match[2] } : { password, code: undefined };
   }
 
+  /** Aborts when the client hangs up, so an out-of-band wait does not outlive it. */
+  function clientGone(request: FastifyRequest): AbortSignal {
+    const controller = new AbortController();
+    request.raw.once('close', () => controller.abort());
+    return controller.signal;
+  }
+
   async function basicSignIn(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -166,17 +173,24 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const rctx = requestContext(view, app);
     let session: Session;
     try {
-      const outcome = await authenticator.startLogin(credentials.username, password, rctx, { need });
+      const outcome = await authenticator.startLogin(credentials.username, password, rctx, {
+        need,
+        ask: code === undefined ? 'out-of-band' : 'code',
+      });
       if (outcome.kind === 'no_second_factor') return basicChallenge(reply, app);
       if (outcome.kind === 'second_factor') {
-        // Out-of-band push plugs in here when the mobile service exists; today a code is required.
-        if (code === undefined) return basicChallenge(reply, app);
-        await authenticator.completeLogin(outcome.challenge.id, code, rctx);
+        // A code appended to the password, or else the phone out of band while the request waits.
+        const push = outcome.push;
+        if (code !== undefined) await authenticator.completeLogin(outcome.challenge.id, code, rctx);
+        else if (push && ctx.push) {
+          await ctx.push.waitForAnswer(push.id, ctx.outOfBandWaitMs, clientGone(request));
+          await authenticator.completeWithPush(outcome.challenge.id, push.id, rctx);
+        } else return basicChallenge(reply, app);
         session = cookies.create({
           ...sessionIdentity(outcome, view),
           level: 2,
           secondFactorAt: clock.now(),
-          via: 'totp',
+          via: code === undefined ? 'push' : 'totp',
         });
       } else {
         session = cookies.create({

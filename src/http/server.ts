@@ -29,6 +29,8 @@ export async function buildHttpServer(deps: {
   gateway?: Gateway;
   /** The user portal at /enroll; registered before the gateway's catch-all. */
   portal?: { register(app: FastifyInstance): Promise<void> };
+  /** The mobile service at /mobile (API and web authenticator); also before the gateway. */
+  mobile?: { register(app: FastifyInstance): Promise<void> };
   tls?: TlsFiles;
 }): Promise<FastifyInstance> {
   const { gateway, tls } = deps;
@@ -59,6 +61,7 @@ export async function buildHttpServer(deps: {
   // Cookies for every page adapter (gateway sign-in, portal); registered once at the root.
   await app.register(fastifyCookie);
   if (deps.portal) await deps.portal.register(app);
+  if (deps.mobile) await deps.mobile.register(app);
   if (gateway) await gateway.register(app);
   return app;
 }

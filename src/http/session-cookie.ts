@@ -17,6 +17,8 @@ export interface PendingSecondFactor {
   questionIds?: string[];
   /** A held form-interception request waiting for this second factor. */
   holdId?: string;
+  /** The push the phone was sent (method `push`): its id and the number shown on the page. */
+  push?: { id: string; number: number };
 }
 
 export interface Session {

@@ -6,6 +6,8 @@ import type {
   ChallengeStore,
   EnrollmentWindowStore,
   FactorStore,
+  MobileDeviceStore,
+  PushRequestStore,
   Random,
   RegulationStore,
   SecurityAnswerStore,
@@ -17,6 +19,8 @@ import { createBypassesRepo } from './bypasses-repo.ts';
 import { createChallengesRepo } from './challenges-repo.ts';
 import { createEnrollmentWindowsRepo } from './enrollment-windows-repo.ts';
 import { createFactorsRepo } from './factors-repo.ts';
+import { createMobileDevicesRepo } from './mobile-devices-repo.ts';
+import { createPushRequestsRepo } from './push-requests-repo.ts';
 import { createRegulationRepo } from './regulation-repo.ts';
 import { createRevocationsRepo } from './revocations-repo.ts';
 import type { Database } from './schema.ts';
@@ -32,7 +36,9 @@ export type Store = UserStore &
   BypassStore &
   SessionRevocationStore &
   SecurityAnswerStore &
-  EnrollmentWindowStore & {
+  EnrollmentWindowStore &
+  MobileDeviceStore &
+  PushRequestStore & {
     close(): Promise<void>;
     /** A cheap round trip for health checks. */
     ping(): Promise<void>;
@@ -54,6 +60,8 @@ export function createSqlStore(db: Kysely<Database>, deps: StoreDeps): Store {
     ...createRevocationsRepo(db),
     ...createSecurityAnswersRepo(db, deps.random),
     ...createEnrollmentWindowsRepo(db),
+    ...createMobileDevicesRepo(db, deps),
+    ...createPushRequestsRepo(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

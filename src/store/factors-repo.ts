@@ -31,11 +31,37 @@ function parseParams(text: string, factorId: string): TotpParams {
   return { algorithm: validAlgorithm, digits, period };
 }
 
+/** Inserts a TOTP factor with its seed sealed to the row; takes a transaction when part of a larger change. */
+export async function insertTotpFactor(
+  db: Kysely<Database>,
+  deps: { secretBox: SecretBox; random: Random },
+  factor: { userId: string; label: string; secret: Uint8Array; params: TotpParams; at: number },
+): Promise<TotpFactor> {
+  const { userId, label, secret, params, at } = factor;
+  const id = timeOrderedId(at, deps.random);
+  const stored: TotpParams = { algorithm: params.algorithm, digits: params.digits, period: params.period };
+  await db
+    .insertInto('factors')
+    .values({
+      id,
+      user_id: userId,
+      kind: 'totp',
+      label,
+      secret_enc: deps.secretBox.seal(secret, factorAad(id, userId)),
+      params: JSON.stringify(stored),
+      last_time_step: null,
+      created_at: at,
+      last_used_at: null,
+    })
+    .execute();
+  return { ...stored, id, userId, label, secret: new Uint8Array(secret), lastTimeStep: null, createdAt: at };
+}
+
 export function createFactorsRepo(
   db: Kysely<Database>,
   deps: { secretBox: SecretBox; random: Random },
 ): FactorStore {
-  const { secretBox, random } = deps;
+  const { secretBox } = deps;
 
   function toFactor(row: Selectable<FactorsTable>): TotpFactor {
     return {
@@ -62,37 +88,8 @@ export function createFactorsRepo(
       return rows.map(toFactor);
     },
 
-    async addTotpFactor(userId, label, secret, params, at) {
-      const id = timeOrderedId(at, random);
-      const stored: TotpParams = {
-        algorithm: params.algorithm,
-        digits: params.digits,
-        period: params.period,
-      };
-      await db
-        .insertInto('factors')
-        .values({
-          id,
-          user_id: userId,
-          kind: 'totp',
-          label,
-          secret_enc: secretBox.seal(secret, factorAad(id, userId)),
-          params: JSON.stringify(stored),
-          last_time_step: null,
-          created_at: at,
-          last_used_at: null,
-        })
-        .execute();
-      return {
-        ...stored,
-        id,
-        userId,
-        label,
-        secret: new Uint8Array(secret),
-        lastTimeStep: null,
-        createdAt: at,
-      };
-    },
+    addTotpFactor: (userId, label, secret, params, at) =>
+      insertTotpFactor(db, deps, { userId, label, secret, params, at }),
 
     async removeFactors(userId) {
       const result = await db.deleteFrom('factors').where('user_id', '=', userId).executeTakeFirst();

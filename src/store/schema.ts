@@ -1,4 +1,4 @@
-// The store's table types for Kysely: one interface per table, in the shape of migrations 0001 to 0003.
+// The store's table types for Kysely: one interface per table, in the shape of migrations 0001 to 0004.
 import type { ColumnType } from 'kysely';
 
 /**
@@ -116,6 +116,54 @@ export interface SessionRevocationsTable {
   expires_at: Millis;
 }
 
+export interface ActivationCodesTable {
+  /** SHA-256 of the code; the code itself is shown once and never stored. */
+  code_hash: string;
+  user_id: string;
+  created_by: string;
+  created_at: Millis;
+  expires_at: Millis;
+  used_at: NullableMillis;
+}
+
+export interface MobileDevicesTable {
+  id: string;
+  user_id: string;
+  /** The device's offline TOTP seed (`factors.id`); deleting that factor deletes the device. */
+  factor_id: string;
+  name: string;
+  /** Sealed JWK, bound to `mobile_devices:<id>:<user_id>`. */
+  public_key_enc: string;
+  /** Sealed Web Push subscription JSON, or NULL. */
+  push_subscription_enc: string | null;
+  created_at: Millis;
+  last_seen_at: NullableMillis;
+}
+
+export interface PushRequestsTable {
+  id: string;
+  user_id: string;
+  username: string;
+  challenge_id: string | null;
+  channel: string;
+  application: string | null;
+  client_address: string;
+  /** 0 or 1. */
+  number_matching: number;
+  number: number;
+  /** JSON [n, n]. */
+  decoys: string;
+  nonce: string;
+  /** 0 or 1. */
+  pin_required: number;
+  state: string;
+  reason: string | null;
+  device_id: string | null;
+  created_at: Millis;
+  expires_at: Millis;
+  answered_at: NullableMillis;
+}
+
 export interface Database {
   users: UsersTable;
   factors: FactorsTable;
@@ -126,4 +174,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   session_revocations: SessionRevocationsTable;
   enrollment_windows: EnrollmentWindowsTable;
+  activation_codes: ActivationCodesTable;
+  mobile_devices: MobileDevicesTable;
+  push_requests: PushRequestsTable;
 }

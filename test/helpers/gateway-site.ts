@@ -77,6 +77,8 @@ export async function startGatewaySite(options: {
   portalExtra?: string;
   /** YAML lines under `regulation:` replacing the lenient test limits. */
   regulation?: string;
+  /** Whole top-level sections (`mobile:`, `notifications:`), as YAML at column 0. */
+  sections?: string;
   users?: SiteUser[];
   /** Replaces the one plain listener: `(port) => yaml list` and the public URL's scheme. */
   listen?: (port: number) => string;
@@ -121,6 +123,7 @@ ${options.gatewayExtra ?? ''}
 ${options.apps}
 log:
   level: silent
+${options.sections ?? ''}
 `,
   );
   const config = loadConfig(configFile);

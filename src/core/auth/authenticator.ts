@@ -14,12 +14,15 @@ import type {
   Directory,
   DirectoryUser,
   FactorStore,
+  Method,
+  PushRequest,
   Random,
   RequestContext,
   SecurityAnswerStore,
   UserRecord,
   UserStore,
 } from '../ports.ts';
+import type { PushApprovals } from '../push/push-approvals.ts';
 import type { Regulator } from '../regulation/regulator.ts';
 import type { SecretHasher } from '../secrets/secret-hash.ts';
 import { createQuestionFallback } from './question-fallback.ts';
@@ -31,6 +34,8 @@ export interface AuthSettings {
   maxAttempts: number;
   /** Security answers needed instead of the second factor; 0 turns the fallback off. */
   answersRequired: number;
+  /** A code from the authenticator is accepted while a push is pending (`portal.oathFallback`). */
+  codeWithPush: boolean;
 }
 
 export interface AuthDeps {
@@ -47,6 +52,8 @@ export interface AuthDeps {
   clock: Clock;
   random: Random;
   settings: AuthSettings;
+  /** Push approvals, when the mobile service runs. */
+  push?: Pick<PushApprovals, 'available' | 'open' | 'get' | 'cancelFor'>;
 }
 
 /** Where a sign-in stands after the password: done (one factor), or waiting for the second factor. */
@@ -75,6 +82,8 @@ export type PrimaryOutcome =
       kind: 'second_factor';
       username: string;
       challenge: Challenge;
+      /** The push the phone was sent, when the challenge's method is `push`: its number goes on the page. */
+      push?: PushRequest;
       directoryUser: DirectoryUser;
       user: UserRecord;
     };
@@ -85,6 +94,13 @@ export interface Authenticated {
   username: string;
   user: UserRecord;
 }
+
+/**
+ * How a caller can ask for the second factor: on a page (a push shows its number there), only out of
+ * band (Basic, RADIUS: the phone asks approve/deny without a number), or with a code the client
+ * already sent (appended to the password: no push is sent).
+ */
+export type SecondFactorPrompt = 'page' | 'out-of-band' | 'code';
 
 export const canonicalUsername = (username: string) => username.trim().toLowerCase();
 
@@ -125,7 +141,7 @@ export function createAuthenticator(deps: AuthDeps) {
       throw new MfaError('auth.locked', { detail: 'user blocked (fraud report)' });
   }
 
-  async function openChallenge(user: UserRecord, ctx: RequestContext): Promise<Challenge> {
+  async function openChallenge(user: UserRecord, ctx: RequestContext, method: Method): Promise<Challenge> {
     const now = clock.now();
     const challenge: Challenge = {
       id: Buffer.from(random.bytes(18)).toString('base64url'),
@@ -133,7 +149,7 @@ export function createAuthenticator(deps: AuthDeps) {
       username: user.username,
       channel: ctx.channel,
       clientAddress: ctx.clientAddress,
-      method: 'totp',
+      method,
       attempts: 0,
       maxAttempts: settings.maxAttempts,
       createdAt: now,
@@ -153,6 +169,7 @@ export function createAuthenticator(deps: AuthDeps) {
     user: UserRecord,
     directoryUser: DirectoryUser,
     ctx: RequestContext,
+    ask: SecondFactorPrompt,
   ): Promise<PrimaryOutcome> {
     const base = { username: user.username, directoryUser, user };
     const bypass = await bypasses.consumeBypass(user.id, clock.now());
@@ -170,19 +187,32 @@ export function createAuthenticator(deps: AuthDeps) {
       });
       return { kind: 'no_second_factor', ...base };
     }
-    return { kind: 'second_factor', challenge: await openChallenge(user, ctx), ...base };
+    const push = deps.push;
+    if (ask !== 'code' && user.defaultMethod === 'push' && push && (await push.available(user))) {
+      // The push is sent before the challenge exists: a refused push (one already pending
+      // elsewhere) leaves nothing behind.
+      const request = await push.open(user, ctx, { outOfBand: ask === 'out-of-band' });
+      return {
+        kind: 'second_factor',
+        challenge: await openChallenge(user, ctx, 'push'),
+        push: request,
+        ...base,
+      };
+    }
+    return { kind: 'second_factor', challenge: await openChallenge(user, ctx, 'totp'), ...base };
   }
 
   /**
    * Step one: the password. Unknown users, wrong passwords, locked and disabled accounts and a
    * directory outage all end in an error whose public message is the same. `need: 1` stops after
    * the password (an app that asks for one factor); the default goes on to the second factor.
+   * `ask` says how the caller can ask for the second factor (see SecondFactorPrompt).
    */
   async function startLogin(
     rawUsername: string,
     password: string,
     ctx: RequestContext,
-    options: { need?: 1 | 2 } = {},
+    options: { need?: 1 | 2; ask?: SecondFactorPrompt } = {},
   ): Promise<PrimaryOutcome> {
     const startedAt = clock.now();
     const username = canonicalUsername(rawUsername);
@@ -226,7 +256,7 @@ export function createAuthenticator(deps: AuthDeps) {
           user,
         };
       }
-      return await secondFactorStep(user, directoryUser, ctx);
+      return await secondFactorStep(user, directoryUser, ctx, options.ask ?? 'page');
     } catch (error) {
       const failure = toMfaError(error);
       await event(
@@ -296,7 +326,8 @@ export function createAuthenticator(deps: AuthDeps) {
       await regulator.assertAllowed(challenge.username, ctx);
       const attempts = await spendAttempt(challenge);
       await check(challenge, attempts).catch(async (error: unknown) => {
-        await regulator.recordFailure(challenge.username, ctx);
+        // A push answer was regulated where the phone gave it (a wrong number counts there).
+        if (!isMfaError(error, 'auth.push_denied')) await regulator.recordFailure(challenge.username, ctx);
         throw error;
       });
       if (!(await challenges.consumeChallenge(challenge.id))) {
@@ -324,9 +355,57 @@ export function createAuthenticator(deps: AuthDeps) {
     }
   }
 
-  /** Step two: the code for an open challenge. A challenge is used once and allows a few attempts. */
-  const completeLogin = (challengeId: string, code: string, ctx: RequestContext) =>
-    completeWith(challengeId, ctx, 'totp', (challenge, attempts) => checkCode(challenge, code, attempts));
+  /**
+   * Step two: the code for an open challenge. A challenge is used once and allows a few attempts.
+   * On a push challenge a code stands in for the phone when allowed, and the push is withdrawn.
+   */
+  async function completeLogin(
+    challengeId: string,
+    code: string,
+    ctx: RequestContext,
+  ): Promise<Authenticated> {
+    const done = await completeWith(challengeId, ctx, 'totp', async (challenge, attempts) => {
+      if (challenge.method === 'push' && !settings.codeWithPush)
+        throw new MfaError('auth.invalid_code', { detail: 'codes are not accepted instead of the push' });
+      await checkCode(challenge, code, attempts);
+    });
+    await deps.push?.cancelFor(done.user.id, ctx);
+    return done;
+  }
+
+  /**
+   * Step two by push: the request the phone answered. It must belong to this challenge's user and
+   * place, and have been approved after the challenge opened, so an old approval cannot be reused.
+   * A request still waiting throws `auth.push_pending` without spending an attempt.
+   */
+  async function completeWithPush(
+    challengeId: string,
+    requestId: string,
+    ctx: RequestContext,
+  ): Promise<Authenticated> {
+    const request = await deps.push?.get(requestId);
+    if (request?.state === 'pending' && request.expiresAt > clock.now())
+      throw new MfaError('auth.push_pending');
+    return completeWith(challengeId, ctx, 'push', async (challenge) => {
+      const bound =
+        request !== undefined &&
+        challenge.method === 'push' &&
+        request.userId === challenge.userId &&
+        request.channel === challenge.channel &&
+        request.clientAddress === challenge.clientAddress &&
+        request.answeredAt !== null &&
+        request.answeredAt >= challenge.createdAt;
+      if (!bound)
+        throw new MfaError('auth.push_denied', { detail: 'request does not belong to this sign-in' });
+      if (request.state !== 'approved') {
+        // One answer, one outcome: a denial ends the sign-in (the user starts again).
+        await challenges.consumeChallenge(challenge.id);
+        throw new MfaError('auth.push_denied', {
+          detail: `${request.state}${request.reason ? `: ${request.reason}` : ''}`,
+        });
+      }
+    });
+  }
 
   /** Step two by security questions instead of the factor: the same attempts, regulation and audit. */
   const completeWithAnswers = (
@@ -339,7 +418,7 @@ export function createAuthenticator(deps: AuthDeps) {
       questions.checkAnswers(challenge, questionIds, given, attempts),
     );
 
-  return { startLogin, completeLogin, fallbackQuestions, completeWithAnswers };
+  return { startLogin, completeLogin, completeWithPush, fallbackQuestions, completeWithAnswers };
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;

@@ -7,6 +7,7 @@ import type { RequestContext, StoredAuditEvent, UserRecord } from '../ports.ts';
 import { timeOrderedId } from '../random.ts';
 import { createSelfService } from './audited.ts';
 import { createChangeRule } from './change-rule.ts';
+import { createMobileActivation } from './mobile-activation.ts';
 import { enrollmentOverview } from './overview.ts';
 import { createProfile } from './profile.ts';
 import { createTotpEnrollment } from './totp-enrollment.ts';
@@ -25,9 +26,13 @@ export function createEnrollment(deps: EnrollmentDeps) {
   return {
     ...createTotpEnrollment(deps, self, rule),
     ...createProfile(deps, self, rule),
+    ...createMobileActivation(deps, self, rule),
 
     async overview(username: string): Promise<EnrollmentOverview> {
-      return enrollmentOverview({ factors, answers, windows, clock }, await self.findUser(username));
+      return enrollmentOverview(
+        { factors, answers, windows, devices: deps.devices, clock },
+        await self.findUser(username),
+      );
     },
 
     /** Throws `enrollment.step_up_required` / `enrollment.not_allowed` unless the rule lets the change go ahead. */

@@ -4,16 +4,17 @@ import type {
   Clock,
   EnrollmentWindowStore,
   FactorStore,
+  MobileDeviceStore,
   SecurityAnswerStore,
   TotpFactor,
   UserRecord,
 } from '../ports.ts';
 import type { EnrollmentOverview, FactorSummary } from './types.ts';
 
-export const summariseFactor = (factor: TotpFactor): FactorSummary => ({
+export const summariseFactor = (factor: TotpFactor, kind: FactorSummary['kind'] = 'totp'): FactorSummary => ({
   id: factor.id,
   label: factor.label,
-  kind: 'totp',
+  kind,
   createdAt: factor.createdAt,
 });
 
@@ -22,18 +23,21 @@ export async function enrollmentOverview(
     factors: Pick<FactorStore, 'listTotpFactors'>;
     answers: Pick<SecurityAnswerStore, 'listSecurityAnswers'>;
     windows: Pick<EnrollmentWindowStore, 'findEnrollmentWindow'>;
+    devices: Pick<MobileDeviceStore, 'listMobileDevices'>;
     clock: Clock;
   },
   user: UserRecord,
 ): Promise<EnrollmentOverview> {
-  const [factors, answers, window] = await Promise.all([
+  const [factors, answers, window, devices] = await Promise.all([
     deps.factors.listTotpFactors(user.id),
     deps.answers.listSecurityAnswers(user.id),
     deps.windows.findEnrollmentWindow(user.id, deps.clock.now()),
+    deps.devices.listMobileDevices(user.id),
   ]);
+  const deviceFactors = new Set(devices.map((d) => d.factorId));
   return {
     user,
-    factors: factors.map(summariseFactor),
+    factors: factors.map((f) => summariseFactor(f, deviceFactors.has(f.id) ? 'mobile' : 'totp')),
     securityQuestionIds: answers.map((a) => a.questionId),
     hasPin: user.pinHash !== null,
     enrollmentWindowUntil: window?.expiresAt ?? null,

@@ -10,6 +10,7 @@ import type {
   EnrollmentWindowStore,
   FactorStore,
   Method,
+  MobileDeviceStore,
   Random,
   SecurityAnswerStore,
   UserRecord,
@@ -40,6 +41,8 @@ export interface EnrollmentSettings {
   userBypass: { allow: boolean; maxSeconds: number };
   /** How recent the second factor must be for a change to a user who already has one. */
   stepUpSeconds: number;
+  /** Activating the web authenticator (`portal.mobileApp`). */
+  mobile: { allow: boolean; maxDevices: number; activationTtlSeconds: number };
 }
 
 /** What the caller's session says about the second factor: when it was last proven (sign-in or step-up). */
@@ -54,7 +57,8 @@ export type ChangeStatus = 'allowed' | 'step_up_required' | 'not_allowed';
 export interface FactorSummary {
   id: string;
   label: string;
-  kind: 'totp';
+  /** `mobile`: the offline seed of a web authenticator device, which also answers pushes. */
+  kind: 'totp' | 'mobile';
   createdAt: number;
 }
 
@@ -73,6 +77,9 @@ export interface EnrollmentDeps {
   answers: SecurityAnswerStore;
   windows: EnrollmentWindowStore;
   bypasses: Pick<BypassStore, 'createBypass'>;
+  devices: MobileDeviceStore;
+  /** PIN mode for push approvals (the app is told at activation). */
+  pinMode: boolean;
   auditStore: Pick<AuditStore, 'queryAudit'>;
   /** The core's TOTP verifier, with the replay guard. */
   verifyTotp: (userId: string, code: string) => Promise<TotpCheck>;

@@ -12,6 +12,7 @@ import type {
   Clock,
   EnrollmentWindowStore,
   FactorStore,
+  MobileDeviceStore,
   Random,
   SecurityAnswerStore,
   UserFilter,
@@ -60,6 +61,7 @@ export function createUserAdmin(deps: {
   factors: FactorStore;
   answers: SecurityAnswerStore;
   windows: EnrollmentWindowStore;
+  devices: Pick<MobileDeviceStore, 'listMobileDevices'>;
   bypasses: Pick<BypassStore, 'createBypass'>;
   sessions: Pick<SessionRevocation, 'revokeUser'>;
   regulator: Regulator;
@@ -116,7 +118,10 @@ export function createUserAdmin(deps: {
 
     /** What the user has enrolled (labels, question ids, PIN set or not, open window), never a secret. */
     async overview(username: string): Promise<EnrollmentOverview> {
-      return enrollmentOverview({ factors, answers, windows, clock }, await require(username));
+      return enrollmentOverview(
+        { factors, answers, windows, devices: deps.devices, clock },
+        await require(username),
+      );
     },
 
     async updateSettings(username: string, input: UserSettingsInput, ctx: AdminContext): Promise<UserRecord> {

@@ -3,12 +3,14 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import { initial } from './0001-initial.ts';
 import { gateway } from './0002-gateway.ts';
 import { portal } from './0003-portal.ts';
+import { mobile } from './0004-mobile.ts';
 
 /** Names sort in the order they must run; a released migration is never edited, only followed. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-initial': initial,
   '0002-gateway': gateway,
   '0003-portal': portal,
+  '0004-mobile': mobile,
 };
 
 export const migrationProvider: MigrationProvider = {
