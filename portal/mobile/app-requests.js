@@ -106,6 +106,11 @@ function buildCard(entry, skew) {
   });
   card.querySelector('.request-account').textContent = `${account.username} @ ${account.issuer}`;
   const choices = card.querySelector('.choices');
+  if (request.choices.length === 0) {
+    // Out of band (a VPN, a Basic sign-in): no screen shows a number, so the user only approves.
+    card.querySelector('.request-prompt').textContent = 'Approve this sign-in if it is yours';
+    choices.append(approveButton(entry));
+  }
   for (const number of request.choices) choices.append(choiceButton(entry, number));
   if (!request.pinRequired) card.querySelector('.pin-field').remove();
   wireDenyAndFraud(entry, card);
@@ -119,6 +124,15 @@ function choiceButton(entry, number) {
   button.dataset.number = String(number);
   button.textContent = String(number);
   button.addEventListener('click', () => answer(entry, 'approve', Number(number)));
+  return button;
+}
+
+function approveButton(entry) {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = 'approve';
+  button.textContent = 'Approve';
+  button.addEventListener('click', () => answer(entry, 'approve', null));
   return button;
 }
 

@@ -1,5 +1,7 @@
 // `mfa-gateway import`, `secrets generate` and `audit`.
+
 import { randomBytes } from 'node:crypto';
+import { generateVapidKeys } from '../providers/web-push.ts';
 import {
   adminContext,
   CONFIG_OPTION,
@@ -52,18 +54,26 @@ export async function importCommand(args: string[], io: Io): Promise<number> {
   });
 }
 
-export const SECRETS_HELP = `Usage: mfa-gateway secrets generate [--bytes N]
+export const SECRETS_HELP = `Usage: mfa-gateway secrets generate [--bytes N] [--vapid]
 
 Prints a new random secret (base64, 32 bytes by default): for store.encryptionKey, RADIUS shared
 secrets and session keys. Put it in a file readable only by the service and refer to it as
-file:/path, or in the environment as env:NAME.`;
+file:/path, or in the environment as env:NAME.
+
+--vapid prints a Web Push key pair instead (mobile.webPush.publicKey and .privateKey).`;
 
 export async function secretsCommand(args: string[], io: Io): Promise<number> {
   const [sub, ...rest] = args;
-  const { values } = parse(rest, { bytes: { type: 'string' } });
+  const { values } = parse(rest, { bytes: { type: 'string' }, vapid: { type: 'boolean' } });
   if (sub !== 'generate' || values.help) {
     io.out(SECRETS_HELP);
     return sub === 'generate' || values.help ? 0 : 2;
+  }
+  if (values.vapid) {
+    const keys = generateVapidKeys();
+    io.out(`publicKey: ${keys.publicKey}`);
+    io.out(`privateKey: ${keys.privateKey}`);
+    return 0;
   }
   const bytes = Number(values.bytes ?? 32);
   if (!Number.isInteger(bytes) || bytes < 16 || bytes > 128)

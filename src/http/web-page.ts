@@ -66,7 +66,8 @@ export function checkCsrf(request: FastifyRequest, view: RequestView): void {
 
 // ---------------------------------------------------------------- static files
 
-const CONTENT_TYPES: Record<string, string> = {
+export const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.svg': 'image/svg+xml',

@@ -76,8 +76,8 @@ export function registerMobileApiRoutes(app: FastifyInstance, ctx: MobileContext
     return reply.status(204).send();
   });
 
-  app.get(`${API}/push/vapid-public-key`, async (_request, reply) => {
-    if (!ctx.vapidPublicKey) throw new MfaError('not_found', { detail: 'web push is off' });
-    return reply.header('cache-control', 'no-store').send({ publicKey: ctx.vapidPublicKey });
-  });
+  // Null when Web Push is off: the app then relies on its long poll (a 404 would only add noise).
+  app.get(`${API}/push/vapid-public-key`, async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send({ publicKey: ctx.vapidPublicKey ?? null }),
+  );
 }

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { PAGE_HEADERS, PORTAL_DIR } from '../http/web-page.ts';
+import { CONTENT_TYPES, PAGE_HEADERS, PORTAL_DIR } from '../http/web-page.ts';
 
 export const MOBILE_APP_DIR = path.join(PORTAL_DIR, 'mobile');
 
@@ -14,15 +14,6 @@ const SHELL_PATHS = ['/mobile/app', '/mobile/app/', '/mobile/app/activate'] as c
 export const MOBILE_APP_CSP = `${PAGE_HEADERS['content-security-policy']}; worker-src 'self'; manifest-src 'self'`;
 
 const SHELL_HEADERS = { ...PAGE_HEADERS, 'content-security-policy': MOBILE_APP_CSP };
-
-const CONTENT_TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.webmanifest': 'application/manifest+json',
-};
 
 interface AppFile {
   body: Buffer;
