@@ -209,6 +209,7 @@ export async function startService(
       auditQuery: services.auditQuery,
       audit: services.audit,
       sessions: services.sessions,
+      push: services.push,
     },
     clock,
     random: services.random,

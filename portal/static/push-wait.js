@@ -16,6 +16,12 @@
   const statusRegion = document.getElementById('push-status');
   const statusUrl = form?.dataset.statusUrl;
   if (!form || !alertRegion || !statusUrl) return;
+  // A page in another language gives its texts as data-msg-* on the form; English otherwise.
+  for (const key of Object.keys(MESSAGES)) {
+    const text = form.dataset[`msg${key[0].toUpperCase()}${key.slice(1)}`];
+    if (text) MESSAGES[key] = text;
+  }
+  const approvedText = form.dataset.msgApproved || 'Approved. Signing you in…';
 
   const deadline = Date.now() + LIFETIME_MS;
   let stopped = false;
@@ -29,7 +35,7 @@
 
   function finish() {
     stopped = true;
-    if (statusRegion) statusRegion.textContent = 'Approved. Signing you in…';
+    if (statusRegion) statusRegion.textContent = approvedText;
     form.submit();
   }
 
@@ -60,5 +66,5 @@
     setTimeout(poll, POLL_MS);
   }
 
-  poll();
+  setTimeout(poll, POLL_MS);
 })();

@@ -530,7 +530,9 @@ export const NotificationsSchema = Type.Object(
       Type.Object(
         {
           url: Type.String({ format: 'uri' }),
-          secret: Secret({ description: 'webhook HMAC secret', minLength: 16 }),
+          secret: Secret({
+            description: 'webhook HMAC secret (long and random: mfa-gateway secrets generate)',
+          }),
           timeoutSeconds: Type.Integer({ minimum: 1, maximum: 60, default: 5 }),
         },
         closed,

@@ -389,7 +389,7 @@ export interface PushRequest {
   id: string;
   userId: string;
   username: string;
-  /** The second-factor challenge it belongs to, when a sign-in opened it. */
+  /** The sign-in challenge this approval completed (set once, by `claimPushRequest`). */
   challengeId: string | null;
   channel: Channel;
   application: string | null;
@@ -436,6 +436,11 @@ export interface PushRequestStore {
       at: number;
     },
   ): Promise<boolean>;
+  /**
+   * Records that the approved request completed this challenge, if no challenge has yet: one
+   * approval completes one sign-in, even when two sign-ins from one place share the request.
+   */
+  claimPushRequest(id: string, challengeId: string): Promise<boolean>;
   /** Marks the user's pending requests whose time is up as `expired`, so a new one may be created. */
   expireStalePushRequests(userId: string, at: number): Promise<number>;
   /** The states of these requests, for waiters on other nodes (ids not found are left out). */

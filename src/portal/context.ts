@@ -19,7 +19,10 @@ export type AdminPermission = Config['portal']['admins'][number]['permissions'][
 
 export interface PortalContext {
   config: Readonly<Config>;
-  core: Pick<Core, 'authenticator' | 'enrollment' | 'userAdmin' | 'auditQuery' | 'audit'>;
+  /** `push` only waits for a push's answer (the sign-in page's long poll); the phone talks to /mobile. */
+  core: Pick<Core, 'authenticator' | 'enrollment' | 'userAdmin' | 'auditQuery' | 'audit'> & {
+    push: Pick<Core['push'], 'waitForAnswer'>;
+  };
   clock: Clock;
   cookies: SessionCookies;
   pages: PortalPages;

@@ -1,6 +1,7 @@
 // The signed-in user's pages: the enrollment wizard (first factor, phones, PIN, security questions),
-// the home page, and each change. Who may change what is the core's rule (enrollment.changeAllowed);
-// a change that needs the current factor again sends the user through the step-up page and back.
+// the home page, and each change (a new authenticator app, activating the mobile app). Who may
+// change what is the core's rule (enrollment.changeAllowed); a change that needs the current factor
+// again sends the user through the step-up page and back.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { isMfaError, MfaError, toMfaError } from '../core/errors.ts';
@@ -40,6 +41,10 @@ type StepName = 'method' | 'authenticator' | 'phone' | 'pin' | 'questions';
 export function registerSelfServiceRoutes(app: FastifyInstance, ctx: PortalContext): void {
   const { config, core, cookies, clock } = ctx;
   const { portal } = config;
+
+  /** Phones may be activated (the mobile service runs); as a first factor only if push is a method. */
+  const mobileAllowed = portal.mobileApp.allow;
+  const mobileFirstFactor = mobileAllowed && (portal.methods as readonly string[]).includes('push');
 
   const proof = (session: Session) => ({
     secondFactorAt: session.secondFactorAt,
@@ -157,10 +162,12 @@ export function registerSelfServiceRoutes(app: FastifyInstance, ctx: PortalConte
       factors: overview.factors.map((f) => ({
         id: f.id,
         label: f.label,
+        kind: f.kind,
         created: new Intl.DateTimeFormat(pr.lang, { dateStyle: 'medium' }).format(f.createdAt),
       })),
       method: user.defaultMethod,
       methods: portal.methods,
+      mobileAllowed,
       canSelectMethod: portal.allowSelectMethod && portal.methods.length > 1,
       phones: user.phones,
       pinEnabled: portal.pin.required,
@@ -194,6 +201,9 @@ export function registerSelfServiceRoutes(app: FastifyInstance, ctx: PortalConte
     }
     const next = pendingSteps(session, overview)[0];
     if (next === 'method') return reply.redirect(`${BASE}/setup/method`, 303);
+    // Chose the mobile app: the first factor is the phone's activation instead of a scanned seed.
+    if (next === 'authenticator' && session.draft?.method === 'push' && mobileFirstFactor)
+      return reply.redirect(`${BASE}/mobile`, 303);
     if (next) return reply.redirect(`${BASE}/${next}`, 303);
     // Nothing left: the wizard is over.
     if (inWizard(session)) {
@@ -251,6 +261,7 @@ export function registerSelfServiceRoutes(app: FastifyInstance, ctx: PortalConte
       issuer: config.auth.totp.issuer,
       digits: config.auth.totp.digits,
       oathToken: portal.enrollment.promptOathToken,
+      mobileInstead: mobileFirstFactor,
       wizard: wizardInfo(session, overview, 'authenticator'),
     };
   }
@@ -360,6 +371,54 @@ export function registerSelfServiceRoutes(app: FastifyInstance, ctx: PortalConte
       return stepUpOr(reply, error, BASE);
     }
     return reply.redirect(`${BASE}?done=removed`, 303);
+  });
+
+  // ---------------------------------------------------------------- mobile app (web authenticator)
+
+  /** Where the activation page sends the user once the phone is activated. */
+  function afterActivation(session: Session): { href: string; signInAgain: boolean } {
+    // A first enrollment's password-only session proves nothing about the phone: sign in with it.
+    if (session.level < 2) return { href: `${BASE}/login/restart`, signInAgain: true };
+    return { href: inWizard(session) ? `${BASE}/setup` : BASE, signInAgain: false };
+  }
+
+  app.get(`${BASE}/mobile`, async (request, reply) => {
+    const pr = await portalRequest(ctx, request);
+    if (!mobileAllowed) throw new MfaError('not_found', { detail: 'mobile app activation is off' });
+    const { session, overview } = await enrolling(pr);
+    return render(ctx, request, reply, pr, 'mobile', {
+      wizard: wizardInfo(session, overview, 'authenticator'),
+      authenticatorInstead: overview.factors.length === 0,
+    });
+  });
+
+  app.post(`${BASE}/mobile`, async (request, reply) => {
+    const pr = await portalRequest(ctx, request);
+    checkCsrf(request, pr.view);
+    if (!mobileAllowed) throw new MfaError('not_found', { detail: 'mobile app activation is off' });
+    const { session, overview } = await enrolling(pr);
+    let issued: { code: string; expiresAt: number };
+    try {
+      issued = await core.enrollment.issueActivationCode(session.username, coreContext(pr), proof(session));
+    } catch (error) {
+      // Too many devices or not allowed here go to the error page with their message.
+      return stepUpOr(reply, error, `${BASE}/mobile`);
+    }
+    const link = new URL('/mobile/app/activate', config.server.publicUrl);
+    link.searchParams.set('c', issued.code);
+    const minutes = Math.max(1, Math.round((issued.expiresAt - clock.now()) / 60_000));
+    return render(ctx, request, reply, pr, 'mobile', {
+      code: issued.code,
+      url: link.href,
+      qrSvg: await QRCode.toString(link.href, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 }),
+      validFor: new Intl.NumberFormat(pr.lang, { style: 'unit', unit: 'minute', unitDisplay: 'long' }).format(
+        minutes,
+      ),
+      until: new Intl.DateTimeFormat(pr.lang, { timeStyle: 'short' }).format(issued.expiresAt),
+      untilIso: new Date(issued.expiresAt).toISOString(),
+      next: afterActivation(session),
+      wizard: wizardInfo(session, overview, 'authenticator'),
+    });
   });
 
   // ---------------------------------------------------------------- phones, PIN, questions

@@ -1,6 +1,7 @@
-// Signing in to the portal: the directory password, then the user's second factor (a code, or the
-// security questions as a fallback when the administrator allows them). A user with no factor goes
-// on to the enrollment wizard. Every failure shows the one generic message; the audit log has why.
+// Signing in to the portal: the directory password, then the user's second factor (a code, a push
+// approved on the phone, or the security questions as a fallback when the administrator allows
+// them). A user with no factor goes on to the enrollment wizard. Every failure shows the one
+// generic message; the audit log has why.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MfaError, toMfaError } from '../core/errors.ts';
 import type { Session } from '../http/session-cookie.ts';
@@ -18,6 +19,8 @@ import {
 } from './context.ts';
 
 const LOGIN = `${BASE}/login`;
+/** How long a push status poll is held open waiting for the phone (under common proxy timeouts). */
+const PUSH_STATUS_HOLD_MS = 25_000;
 
 export function registerSignInRoutes(app: FastifyInstance, ctx: PortalContext): void {
   const { config, core, cookies, clock } = ctx;
@@ -56,6 +59,32 @@ export function registerSignInRoutes(app: FastifyInstance, ctx: PortalContext): 
         username: session.username,
         digits: config.auth.totp.digits,
         questionsAvailable: await questionsAvailable(session.username),
+        pushWaiting: session.pending?.push !== undefined,
+        ...(error ? { error } : {}),
+      },
+      status,
+    );
+  }
+
+  /** The push step: the number to tap on the phone, while push-wait.js polls and then posts the form. */
+  function showPush(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    pr: PortalRequest,
+    session: Session,
+    status = 200,
+    error?: string,
+  ) {
+    return render(
+      ctx,
+      request,
+      reply,
+      pr,
+      'push',
+      {
+        username: session.username,
+        number: String(session.pending?.push?.number ?? ''),
+        codeFallback: config.portal.oathFallback,
         ...(error ? { error } : {}),
       },
       status,
@@ -137,15 +166,24 @@ export function registerSignInRoutes(app: FastifyInstance, ctx: PortalContext): 
     await start({
       level: 1,
       via: 'password',
-      pending: { challengeId: outcome.challenge.id, method: outcome.challenge.method, rd: BASE },
+      pending: {
+        challengeId: outcome.challenge.id,
+        method: outcome.challenge.method,
+        rd: BASE,
+        ...(outcome.push ? { push: { id: outcome.push.id, number: outcome.push.number } } : {}),
+      },
     });
     return reply.redirect(`${LOGIN}/code`, 303);
   });
 
   app.get(`${LOGIN}/code`, async (request, reply) => {
     const pr = await portalRequest(ctx, request);
-    if (!pr.session?.pending) return reply.redirect(LOGIN, 303);
-    return showCode(request, reply, pr, pr.session);
+    const session = pr.session;
+    if (!session?.pending) return reply.redirect(LOGIN, 303);
+    // "Use a code instead" on the push page: the same challenge, answered with a code (if allowed).
+    const useCode = (request.query as Record<string, unknown>).use === 'code' && config.portal.oathFallback;
+    if (session.pending.push && !useCode) return showPush(request, reply, pr, session);
+    return showCode(request, reply, pr, session);
   });
 
   app.post(`${LOGIN}/code`, async (request, reply) => {
@@ -164,6 +202,39 @@ export function registerSignInRoutes(app: FastifyInstance, ctx: PortalContext): 
       return restartWith(request, reply, pr, failure);
     }
     return finishSignIn(reply, pr, session, 'totp');
+  });
+
+  /** Polled by push-wait.js, held up to 25 s: the state of this sign-in's push as JSON. */
+  app.get(`${LOGIN}/push/status`, async (request, reply) => {
+    const pr = await portalRequest(ctx, request);
+    const pushId = pr.session?.pending?.push?.id;
+    reply.header('cache-control', 'no-store');
+    if (!pushId) return reply.status(404).send({ code: 'not_found', message: 'Not found.' });
+    const controller = new AbortController();
+    request.raw.once('close', () => controller.abort());
+    const state = await core.push.waitForAnswer(pushId, PUSH_STATUS_HOLD_MS, controller.signal);
+    // The page only needs to know whether to finish, stop or keep waiting.
+    const shown = state === 'fraud' || state === 'cancelled' ? 'denied' : (state ?? 'expired');
+    return reply.send({ state: shown });
+  });
+
+  app.post(`${LOGIN}/push`, async (request, reply) => {
+    const pr = await portalRequest(ctx, request);
+    checkCsrf(request, pr.view);
+    const session = pr.session;
+    const push = session?.pending?.push;
+    if (!session?.pending || !push) return reply.redirect(LOGIN, 303);
+    try {
+      await core.authenticator.completeWithPush(session.pending.challengeId, push.id, coreContext(pr));
+    } catch (error) {
+      const failure = toMfaError(error);
+      if (failure.spec.httpStatus >= 500) throw failure;
+      // Still waiting for the phone: nothing was spent, the page keeps waiting.
+      if (failure.code === 'auth.push_pending')
+        return showPush(request, reply, pr, session, 409, pr.t('push.notYet'));
+      return restartWith(request, reply, pr, failure);
+    }
+    return finishSignIn(reply, pr, session, 'push');
   });
 
   /** The administrator's question texts in the page's language (the default language otherwise). */

@@ -118,6 +118,17 @@ export function createPushRequestsRepo(db: Kysely<Database>): PushRequestStore {
       return result.numUpdatedRows > 0n;
     },
 
+    async claimPushRequest(id, challengeId) {
+      const result = await db
+        .updateTable('push_requests')
+        .set({ challenge_id: challengeId })
+        .where('id', '=', id)
+        .where('state', '=', 'approved')
+        .where('challenge_id', 'is', null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
     async expireStalePushRequests(userId, at) {
       const result = await db
         .updateTable('push_requests')

@@ -128,11 +128,11 @@ gateway:
   test('portal mistakes are all reported with their key paths', () => {
     const problems = problemsOf(`${minimal}
 portal:
-  methods: [totp, sms]
+  methods: [totp, sms, push]
   trustedNetworks: [300.1.1.1]
   pin: { minLength: 8, maxLength: 6 }
   userBypass: { defaultSeconds: 600, maxSeconds: 300 }
-  mobileApp: { allow: true }
+  mobileApp: { allow: false }
   session: { cookieName: mfa_session }
   securityQuestions:
     count: 3
@@ -143,7 +143,7 @@ portal:
 `);
     assert.deepEqual(problems.map((p) => p.path).sort(), [
       'portal.methods[1]',
-      'portal.mobileApp.allow',
+      'portal.methods[2]',
       'portal.pin.minLength',
       'portal.securityQuestions.answersRequired',
       'portal.securityQuestions.count',
@@ -152,6 +152,24 @@ portal:
       'portal.session.cookieName',
       'portal.trustedNetworks[0]',
       'portal.userBypass.defaultSeconds',
+    ]);
+    const shapes = problemsOf(`${minimal}
+mobile:
+  webPush: { subject: 'ftp://nope' }
+notifications:
+  webhook: { url: 'not a url', secret: s3cret-from-secrets-generate }
+`);
+    assert.deepEqual(shapes.map((p) => p.path).sort(), [
+      'mobile.webPush.subject',
+      'notifications.webhook.url',
+    ]);
+    const keys = problemsOf(`${minimal}
+mobile:
+  webPush: { enabled: true }
+`);
+    assert.deepEqual(keys.map((p) => p.path).sort(), [
+      'mobile.webPush.privateKey',
+      'mobile.webPush.publicKey',
     ]);
     const permission = problemsOf(`${minimal}
 portal:

@@ -53,7 +53,7 @@ export interface AuthDeps {
   random: Random;
   settings: AuthSettings;
   /** Push approvals, when the mobile service runs. */
-  push?: Pick<PushApprovals, 'available' | 'open' | 'get' | 'cancelFor'>;
+  push?: Pick<PushApprovals, 'available' | 'open' | 'get' | 'claim' | 'cancelFor'>;
 }
 
 /** Where a sign-in stands after the password: done (one factor), or waiting for the second factor. */
@@ -404,19 +404,25 @@ export function createAuthenticator(deps: AuthDeps) {
           detail: `${request.state}${request.reason ? `: ${request.reason}` : ''}`,
         });
       }
+      if (!(await deps.push?.claim(request.id, challenge.id)))
+        throw new MfaError('auth.push_denied', { detail: 'approval already used by another sign-in' });
     });
   }
 
   /** Step two by security questions instead of the factor: the same attempts, regulation and audit. */
-  const completeWithAnswers = (
+  async function completeWithAnswers(
     challengeId: string,
     questionIds: string[],
     given: Record<string, string>,
     ctx: RequestContext,
-  ) =>
-    completeWith(challengeId, ctx, 'security_questions', (challenge, attempts) =>
+  ): Promise<Authenticated> {
+    const done = await completeWith(challengeId, ctx, 'security_questions', (challenge, attempts) =>
       questions.checkAnswers(challenge, questionIds, given, attempts),
     );
+    // Like a code, the answers stand in for the phone: it stops showing the request.
+    await deps.push?.cancelFor(done.user.id, ctx);
+    return done;
+  }
 
   return { startLogin, completeLogin, completeWithPush, fallbackQuestions, completeWithAnswers };
 }

@@ -13,7 +13,7 @@ const present = (value: string | undefined): value is string =>
   typeof value === 'string' && value.trim() !== '';
 
 export function createProfile(
-  deps: Pick<EnrollmentDeps, 'users' | 'factors' | 'answers' | 'hasher' | 'clock' | 'settings'>,
+  deps: Pick<EnrollmentDeps, 'users' | 'factors' | 'answers' | 'devices' | 'hasher' | 'clock' | 'settings'>,
   self: SelfService,
   rule: ChangeRule,
 ) {
@@ -27,8 +27,7 @@ export function createProfile(
       case 'voice':
         return user.phones.length > 0;
       case 'push':
-        // No device can be activated yet (the mobile service comes later).
-        return false;
+        return settings.mobile.allow && (await deps.devices.listMobileDevices(user.id)).length > 0;
     }
   }
 

@@ -35,7 +35,7 @@ function checkLabel(label: string | undefined, fallback: string | undefined): st
 }
 
 export function createTotpEnrollment(
-  deps: Pick<EnrollmentDeps, 'users' | 'factors' | 'regulator' | 'clock' | 'random' | 'settings'>,
+  deps: Pick<EnrollmentDeps, 'users' | 'factors' | 'devices' | 'regulator' | 'clock' | 'random' | 'settings'>,
   self: SelfService,
   rule: ChangeRule,
 ) {
@@ -67,8 +67,11 @@ export function createTotpEnrollment(
       await factors.acceptTimeStep(factor.id, step, clock.now());
       let replaced = 0;
       if (input.replace === true) {
+        // A new authenticator app replaces the old apps, not the phones of the web authenticator.
+        const phones = new Set((await deps.devices.listMobileDevices(user.id)).map((d) => d.factorId));
         for (const other of await factors.listTotpFactors(user.id)) {
-          if (other.id !== factor.id && (await factors.removeFactor(user.id, other.id))) replaced += 1;
+          if (other.id === factor.id || phones.has(other.id)) continue;
+          if (await factors.removeFactor(user.id, other.id)) replaced += 1;
         }
       }
       if (!user.defaultMethod) await users.updateUser(user.id, { defaultMethod: 'totp' }, clock.now());

@@ -237,12 +237,20 @@ export function createPushApprovals(deps: PushDeps) {
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<PushState | undefined> {
-    const request = await requests.getPushRequest(requestId);
-    if (!request) return undefined;
-    if (request.state !== 'pending') return request.state;
-    const untilExpiry = request.expiresAt - clock.now();
-    const state = await hub.waitForAnswer(requestId, Math.min(timeoutMs, untilExpiry), signal);
-    return state === 'pending' ? stateOf(requestId) : state;
+    // Joins the hub before reading the store, so an answer given in between still wakes it.
+    const stop = linkedAbort(signal);
+    const woken = hub.waitForAnswer(requestId, timeoutMs, stop.signal);
+    try {
+      const request = await requests.getPushRequest(requestId);
+      if (!request) return undefined;
+      if (request.state !== 'pending') return request.state;
+      const expiry = setTimeout(() => stop.abort(), Math.max(0, request.expiresAt - clock.now()));
+      const state = await woken;
+      clearTimeout(expiry);
+      return state === 'pending' ? stateOf(requestId) : state;
+    } finally {
+      stop.abort();
+    }
   }
 
   /**
@@ -290,12 +298,28 @@ export function createPushApprovals(deps: PushDeps) {
     waitMs: number,
     signal?: AbortSignal,
   ): Promise<DeviceRequestView[]> {
-    let pending = await requests.listPendingPushRequests(device.userId, clock.now());
-    if (pending.length === 0 && waitMs > 0) {
-      await hub.waitForRequest(device.userId, waitMs, signal);
-      pending = await requests.listPendingPushRequests(device.userId, clock.now());
+    // Joins the hub before listing, so a push opened in between still wakes the long poll.
+    const stop = linkedAbort(signal);
+    const announced = hub.waitForRequest(device.userId, waitMs, stop.signal);
+    try {
+      let pending = await requests.listPendingPushRequests(device.userId, clock.now());
+      if (pending.length === 0 && waitMs > 0) {
+        await announced;
+        pending = await requests.listPendingPushRequests(device.userId, clock.now());
+      }
+      return pending.map(deviceView);
+    } finally {
+      stop.abort();
     }
-    return pending.map(deviceView);
+  }
+
+  /** Our own abort, also fired by the caller's: ends a hub wait whichever comes first. */
+  function linkedAbort(signal: AbortSignal | undefined): AbortController {
+    const controller = new AbortController();
+    if (signal?.aborted) controller.abort();
+    else
+      signal?.addEventListener('abort', () => controller.abort(), { once: true, signal: controller.signal });
+    return controller;
   }
 
   async function reportFraud(request: PushRequest, device: MobileDevice): Promise<void> {
@@ -384,7 +408,12 @@ export function createPushApprovals(deps: PushDeps) {
     );
     // A wrong number or PIN is a guess at the second factor: it counts towards the lockout.
     if (outcome.reason === 'wrong_number' || outcome.reason === 'wrong_pin')
-      await regulator.recordFailure(request.username, { ...ctx, channel: request.channel });
+      // Against the sign-in's place, not the phone's network (the phone is the user's, not a guesser).
+      await regulator.recordFailure(request.username, {
+        channel: request.channel,
+        clientAddress: request.clientAddress,
+        ...(request.application ? { application: request.application } : {}),
+      });
     if (outcome.state === 'fraud') await reportFraud(request, device);
     return outcome;
   }
@@ -425,6 +454,7 @@ export function createPushApprovals(deps: PushDeps) {
   }
 
   return {
+    claim: requests.claimPushRequest,
     subscribe,
     forgetDevice,
     available,
