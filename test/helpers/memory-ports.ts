@@ -2,6 +2,7 @@
 // fixed clock. They follow the contracts in src/core/ports.ts (atomic updates are trivially atomic here).
 import { MfaError } from '../../src/core/errors.ts';
 import type {
+  ActivationCode,
   AuditEvent,
   AuditQuery,
   AuditStore,
@@ -15,8 +16,13 @@ import type {
   EnrollmentWindowStore,
   FactorStore,
   FailureCounter,
+  MobileDevice,
+  MobileDeviceStore,
   NewChallenge,
   NewUser,
+  PushRequest,
+  PushRequestStore,
+  PushState,
   RegulationStore,
   SecurityAnswer,
   SecurityAnswerStore,
@@ -37,7 +43,9 @@ export type MemoryStore = UserStore &
   BypassStore &
   SessionRevocationStore &
   SecurityAnswerStore &
-  EnrollmentWindowStore & { events: StoredAuditEvent[] };
+  EnrollmentWindowStore &
+  MobileDeviceStore &
+  PushRequestStore & { events: StoredAuditEvent[] };
 
 /** The audit filters of the SQL store: exact type or a family (`auth.`), outcome, actor, time, order, limit. */
 function auditMatches(e: StoredAuditEvent, q: AuditQuery): boolean {
@@ -62,8 +70,40 @@ export function createMemoryStore(): MemoryStore {
   const revocations = new Map<string, { revokedAt: number; expiresAt: number }>();
   const answers = new Map<string, SecurityAnswer[]>();
   const windows: EnrollmentWindow[] = [];
+  const activationCodes = new Map<string, ActivationCode & { usedAt: number | null }>();
+  const devices = new Map<string, MobileDevice>();
+  const pushRequests = new Map<string, PushRequest>();
   let seq = 0;
   const nextId = () => `id-${++seq}`;
+  const copyDevice = (d: MobileDevice): MobileDevice => ({
+    ...d,
+    publicKey: { ...d.publicKey },
+    pushSubscription: d.pushSubscription && { ...d.pushSubscription },
+  });
+  const copyRequest = (r: PushRequest): PushRequest => ({ ...r, decoys: [...r.decoys] });
+  async function addTotpFactor(
+    userId: string,
+    label: string,
+    secret: Uint8Array,
+    params: TotpParams,
+    at: number,
+  ): Promise<TotpFactor> {
+    const factor: TotpFactor = {
+      id: nextId(),
+      userId,
+      label,
+      secret,
+      ...params,
+      lastTimeStep: null,
+      createdAt: at,
+    };
+    factors.set(factor.id, factor);
+    return factor;
+  }
+  /** The SQL foreign key `mobile_devices.factor_id ... on delete cascade`. */
+  const dropDevicesOf = (factorId: string) => {
+    for (const [id, d] of devices) if (d.factorId === factorId) devices.delete(id);
+  };
 
   return {
     events,
@@ -103,27 +143,22 @@ export function createMemoryStore(): MemoryStore {
     async listTotpFactors(userId) {
       return [...factors.values()].filter((f) => f.userId === userId);
     },
-    async addTotpFactor(userId, label, secret, params: TotpParams, at) {
-      const factor: TotpFactor = {
-        id: nextId(),
-        userId,
-        label,
-        secret,
-        ...params,
-        lastTimeStep: null,
-        createdAt: at,
-      };
-      factors.set(factor.id, factor);
-      return factor;
-    },
+    addTotpFactor,
     async removeFactors(userId) {
       let removed = 0;
-      for (const [id, f] of factors) if (f.userId === userId && factors.delete(id)) removed++;
+      for (const [id, f] of factors) {
+        if (f.userId === userId && factors.delete(id)) {
+          dropDevicesOf(id);
+          removed++;
+        }
+      }
       return removed;
     },
     async removeFactor(userId, factorId) {
       const factor = factors.get(factorId);
-      return factor?.userId === userId && factors.delete(factorId);
+      if (factor?.userId !== userId || !factors.delete(factorId)) return false;
+      dropDevicesOf(factorId);
+      return true;
     },
     async acceptTimeStep(factorId, timeStep) {
       const factor = factors.get(factorId);
@@ -242,6 +277,129 @@ export function createMemoryStore(): MemoryStore {
           removed += 1;
         }
       }
+      return removed;
+    },
+    async createActivationCode(code) {
+      if (activationCodes.has(code.codeHash)) throw new Error('store: activation code exists');
+      activationCodes.set(code.codeHash, { ...code, usedAt: null });
+    },
+    async consumeActivationCode(codeHash, at) {
+      const entry = activationCodes.get(codeHash);
+      if (!entry || entry.usedAt !== null || entry.expiresAt <= at) return undefined;
+      entry.usedAt = at;
+      const { usedAt: _usedAt, ...code } = entry;
+      return code;
+    },
+    async deleteExpiredActivationCodes(before) {
+      let removed = 0;
+      for (const [hash, c] of activationCodes)
+        if (c.expiresAt <= before && activationCodes.delete(hash)) removed++;
+      return removed;
+    },
+    async addMobileDevice(device, totp) {
+      // One "transaction": the offline seed is an ordinary TOTP factor, the device points at it.
+      const factor = await addTotpFactor(
+        device.userId,
+        totp.label,
+        totp.secret,
+        totp.params,
+        device.createdAt,
+      );
+      const created: MobileDevice = {
+        ...device,
+        publicKey: { kty: 'EC', crv: 'P-256', x: device.publicKey.x, y: device.publicKey.y },
+        id: nextId(),
+        factorId: factor.id,
+        pushSubscription: null,
+        lastSeenAt: null,
+      };
+      devices.set(created.id, created);
+      return copyDevice(created);
+    },
+    async getMobileDevice(id) {
+      const d = devices.get(id);
+      return d && copyDevice(d);
+    },
+    async listMobileDevices(userId) {
+      return [...devices.values()]
+        .filter((d) => d.userId === userId)
+        .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1))
+        .map(copyDevice);
+    },
+    async setPushSubscription(deviceId, subscription) {
+      const d = devices.get(deviceId);
+      if (d) d.pushSubscription = subscription && { ...subscription };
+    },
+    async touchMobileDevice(deviceId, at) {
+      const d = devices.get(deviceId);
+      if (d) d.lastSeenAt = at;
+    },
+    async createPushRequest(request) {
+      // The primary key and the unique partial index (one `pending` row per user, expired or not).
+      const conflict =
+        pushRequests.has(request.id) ||
+        [...pushRequests.values()].some((r) => r.userId === request.userId && r.state === 'pending');
+      if (conflict) return false;
+      pushRequests.set(request.id, {
+        ...request,
+        decoys: [...request.decoys],
+        state: 'pending',
+        reason: null,
+        deviceId: null,
+        answeredAt: null,
+      });
+      return true;
+    },
+    async getPushRequest(id) {
+      const r = pushRequests.get(id);
+      return r && copyRequest(r);
+    },
+    async listPendingPushRequests(userId, at) {
+      return [...pushRequests.values()]
+        .filter((r) => r.userId === userId && r.state === 'pending' && r.expiresAt > at)
+        .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : -1))
+        .map(copyRequest);
+    },
+    async settlePushRequest(id, change) {
+      const r = pushRequests.get(id);
+      if (r?.state !== 'pending') return false;
+      // Expiring or cancelling needs no live request; an answer does.
+      if (change.state !== 'expired' && change.state !== 'cancelled' && r.expiresAt <= change.at)
+        return false;
+      r.state = change.state;
+      r.reason = change.reason;
+      r.deviceId = change.deviceId;
+      r.answeredAt = change.at;
+      return true;
+    },
+    async claimPushRequest(id, challengeId) {
+      const r = pushRequests.get(id);
+      if (r?.state !== 'approved' || r.challengeId !== null) return false;
+      r.challengeId = challengeId;
+      return true;
+    },
+    async expireStalePushRequests(userId, at) {
+      let expired = 0;
+      for (const r of pushRequests.values()) {
+        if (r.userId === userId && r.state === 'pending' && r.expiresAt <= at) {
+          r.state = 'expired';
+          r.answeredAt = at;
+          expired++;
+        }
+      }
+      return expired;
+    },
+    async pushRequestStates(ids) {
+      const states = new Map<string, PushState>();
+      for (const id of ids) {
+        const r = pushRequests.get(id);
+        if (r) states.set(id, r.state);
+      }
+      return states;
+    },
+    async deleteOldPushRequests(before) {
+      let removed = 0;
+      for (const [id, r] of pushRequests) if (r.expiresAt <= before && pushRequests.delete(id)) removed++;
       return removed;
     },
   };

@@ -111,8 +111,17 @@ export function createTotpEnrollment(
         if (typeof factorId !== 'string' || !(await factors.removeFactor(user.id, factorId)))
           throw new MfaError('not_found', { detail: 'no such factor for this user' });
         const remaining = (await factors.listTotpFactors(user.id)).length;
-        if (remaining === 0 && user.defaultMethod === 'totp')
-          await users.updateUser(user.id, { defaultMethod: null }, clock.now());
+        const phones = (await deps.devices.listMobileDevices(user.id)).length;
+        // The method follows what is left: no phone, no push; no app either, no code (SMS stays).
+        const needsApp = user.defaultMethod === 'totp' || user.defaultMethod === 'push';
+        const method =
+          remaining === 0 && needsApp
+            ? null
+            : user.defaultMethod === 'push' && phones === 0
+              ? 'totp'
+              : user.defaultMethod;
+        if (method !== user.defaultMethod)
+          await users.updateUser(user.id, { defaultMethod: method }, clock.now());
         return { value: undefined, details: { factorId, remaining } };
       });
     },

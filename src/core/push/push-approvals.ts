@@ -200,7 +200,9 @@ export function createPushApprovals(deps: PushDeps) {
       pending &&
       pending.channel === ctx.channel &&
       pending.clientAddress === ctx.clientAddress &&
-      pending.application === (ctx.application ?? null)
+      pending.application === (ctx.application ?? null) &&
+      // A page sign-in must not ride on a push that asks no number, nor the other way round.
+      pending.numberMatching === (options.outOfBand !== true)
     )
       return pending;
     throw new MfaError('auth.push_pending', { detail: pending ? `pending request ${pending.id}` : 'raced' });
