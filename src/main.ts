@@ -90,18 +90,7 @@ export async function buildServices(
   const { totp, challenge } = config.auth;
   const { portal } = config;
   const questions = portal.securityQuestions;
-  const {
-    audit,
-    regulator,
-    sessions,
-    authenticator,
-    userAdmin,
-    importUsers,
-    enrollment,
-    auditQuery,
-    push,
-    pushHub,
-  } = createCore(
+  const core = createCore(
     {
       directory,
       store,
@@ -156,18 +145,9 @@ export async function buildServices(
     random,
     store,
     directory,
-    audit,
-    regulator,
-    sessions,
-    authenticator,
-    userAdmin,
-    importUsers,
-    enrollment,
-    auditQuery,
-    push,
-    pushHub,
+    ...core,
     async close() {
-      pushHub.close();
+      core.pushHub.close();
       providers.close();
       await directory.close();
       await store.close();

@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { after, describe, it } from 'node:test';
 import { decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
-import { SMTPServer } from 'smtp-server';
 import type { FraudAlert, PushMessage, PushSubscriptionKeys } from '../../src/core/ports.ts';
 import { combineNotifiers } from '../../src/providers/admin-notifiers.ts';
 import type { ProviderLogger } from '../../src/providers/provider-logger.ts';
@@ -16,6 +15,7 @@ import { createSmtpNotifier } from '../../src/providers/smtp-notifier.ts';
 import { createWebPushSender, generateVapidKeys, parsePushEndpoint } from '../../src/providers/web-push.ts';
 import { encryptPayload } from '../../src/providers/web-push-encryption.ts';
 import { createWebhookNotifier, verifyWebhookSignature } from '../../src/providers/webhook-notifier.ts';
+import { startSmtpServer } from '../helpers/smtp.ts';
 
 const TIMEOUT = { timeout: 20_000 };
 
@@ -89,36 +89,6 @@ async function startHttpPeer(statuses: number[]) {
 }
 
 // ---------------------------------------------------------------- SMTP
-
-interface Mail {
-  from: string;
-  rcptTo: string[];
-  raw: string;
-}
-
-async function startSmtpServer() {
-  const mails: Mail[] = [];
-  const server = new SMTPServer({
-    secure: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    disableReverseLookup: true,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        const from = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
-        const rcptTo = session.envelope.rcptTo.map((r) => r.address);
-        mails.push({ from, rcptTo, raw: Buffer.concat(chunks).toString('utf8') });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as AddressInfo;
-  return { mails, port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 /** Splits a single-part message into unfolded headers and the decoded text body. */
 function parseMail(raw: string): { headers: Map<string, string>; text: string } {

@@ -7,7 +7,6 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SMTPServer } from 'smtp-server';
 import { verifyWebhookSignature } from '../../src/providers/webhook-notifier.ts';
 import { runCli } from '../helpers/cli.ts';
 import {
@@ -18,31 +17,10 @@ import {
   startGatewaySite,
 } from '../helpers/gateway-site.ts';
 import { activatePhone, nextRequest, type Phone } from '../helpers/phone.ts';
+import { startSmtpServer } from '../helpers/smtp.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
 const WEBHOOK_SECRET = 'webhook-secret-for-tests-0123456789';
-
-async function startSmtp() {
-  const mails: string[] = [];
-  const server = new SMTPServer({
-    secure: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    disableReverseLookup: true,
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        mails.push(Buffer.concat(chunks).toString('utf8'));
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as AddressInfo;
-  return { mails, port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 async function startWebhookReceiver() {
   const received: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
@@ -75,7 +53,7 @@ async function eventually(check: () => boolean, what: string, timeoutMs = 10_000
 describe('push approvals through the gateway', () => {
   let site: GatewaySite;
   let upstream: Upstream;
-  let smtp: Awaited<ReturnType<typeof startSmtp>>;
+  let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
   let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
   const phones = new Map<string, Phone>();
 
@@ -116,7 +94,7 @@ describe('push approvals through the gateway', () => {
 
   before(async () => {
     upstream = await startUpstream();
-    smtp = await startSmtp();
+    smtp = await startSmtpServer();
     webhook = await startWebhookReceiver();
     site = await startGatewaySite({
       gatewayExtra: '  session: { revocationCheckSeconds: 0 }',
@@ -228,7 +206,7 @@ notifications:
     assert.equal(reached('grace').length, seen);
     // Administrators hear about it by e-mail and by a signed webhook.
     await eventually(() => smtp.mails.length > 0 && webhook.received.length > 0, 'the fraud alerts');
-    const mail = smtp.mails[0] ?? '';
+    const mail = smtp.mails[0]?.raw ?? '';
     assert.match(mail, /Subject: \[mfa-gateway\] Fraud reported by grace/);
     assert.match(mail, /intranet/);
     const hook = webhook.received[0];
