@@ -71,7 +71,7 @@ test('migrations run twice change nothing', async (t) => {
       }>`select type, name, sql from sqlite_master order by type, name`.execute(db)
     ).rows;
   assert.deepEqual(await migrateToLatest(db), {
-    applied: ['0001-initial', '0002-gateway', '0003-portal'],
+    applied: ['0001-initial', '0002-gateway', '0003-portal', '0004-mobile'],
   });
   const first = await dump();
   assert.ok(first.some((row) => row.name === 'audit_events_username_at_idx'));
@@ -581,4 +581,79 @@ test('the portal migration adds the enrollment windows table and its indexes', a
     db,
   );
   assert.ok(unique.rows.some((row) => Number(row.unique) === 1 && row.name.startsWith('sqlite_autoindex')));
+});
+
+test('the store holds one pending push per user, and an approval completes one challenge', async (t) => {
+  const { store } = await freshStore(t);
+  const user = await store.createUser(newUser('dave'), T0);
+  const request = (id: string, at: number) => ({
+    id,
+    userId: user.id,
+    username: user.username,
+    challengeId: null,
+    channel: 'web' as const,
+    application: 'intranet',
+    clientAddress: '192.0.2.10',
+    numberMatching: true,
+    number: 42,
+    decoys: [17, 93] as [number, number],
+    nonce: `nonce-${id}`,
+    pinRequired: false,
+    createdAt: at,
+    expiresAt: at + 120_000,
+  });
+  assert.equal(await store.createPushRequest(request('r1', T0)), true);
+  assert.equal(
+    await store.createPushRequest(request('r2', T0 + 1)),
+    false,
+    'a second pending one is refused',
+  );
+  const settle = { state: 'approved' as const, reason: null, deviceId: null, at: T0 + 2 };
+  assert.equal(await store.settlePushRequest('r1', settle), true);
+  assert.equal(await store.settlePushRequest('r1', { ...settle, state: 'denied' }), false, 'settled once');
+  assert.equal(await store.claimPushRequest('r1', 'challenge-a'), true);
+  assert.equal(await store.claimPushRequest('r1', 'challenge-b'), false, 'one approval, one sign-in');
+  assert.equal(await store.createPushRequest(request('r3', T0 + 3)), true, 'a new one once the first ended');
+  assert.equal(await store.expireStalePushRequests(user.id, T0 + 200_000), 1);
+  assert.equal(
+    await store.settlePushRequest('r3', { ...settle, at: T0 + 200_001 }),
+    false,
+    'an expired request cannot be approved',
+  );
+  assert.deepEqual(
+    await store.pushRequestStates(['r1', 'r3', 'missing']),
+    new Map([
+      ['r1', 'approved'],
+      ['r3', 'expired'],
+    ]),
+  );
+});
+
+test('activation codes are spent once, and a device goes with its factor', async (t) => {
+  const { store, db } = await freshStore(t);
+  const user = await store.createUser(newUser('erin'), T0);
+  const code = {
+    codeHash: 'hash-1',
+    userId: user.id,
+    createdBy: 'erin',
+    createdAt: T0,
+    expiresAt: T0 + 600_000,
+  };
+  await store.createActivationCode(code);
+  assert.deepEqual(await store.consumeActivationCode('hash-1', T0 + 1), code);
+  assert.equal(await store.consumeActivationCode('hash-1', T0 + 2), undefined);
+  const publicKey = { kty: 'EC' as const, crv: 'P-256' as const, x: 'x'.repeat(43), y: 'y'.repeat(43) };
+  const device = await store.addMobileDevice(
+    { userId: user.id, name: 'phone', publicKey, createdAt: T0 },
+    { label: 'Mobile app: phone', secret: new Uint8Array(randomBytes(20)), params: PARAMS },
+  );
+  assert.deepEqual((await store.getMobileDevice(device.id))?.publicKey, publicKey);
+  const row = await db
+    .selectFrom('mobile_devices')
+    .selectAll()
+    .where('id', '=', device.id)
+    .executeTakeFirstOrThrow();
+  assert.ok(!row.public_key_enc.includes('xxxx'), 'the key is sealed at rest');
+  assert.equal(await store.removeFactor(user.id, device.factorId), true);
+  assert.equal(await store.getMobileDevice(device.id), undefined, 'removing the factor removes the device');
 });
