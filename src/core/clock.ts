@@ -3,7 +3,9 @@ import type { Clock } from './ports.ts';
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => (ms > 0 ? delay(ms) : Promise.resolve()),
+  // Rounded up: timers truncate fractions and may fire up to a millisecond early, and a floor
+  // (the password step's equal timing) must never be undercut.
+  sleep: (ms) => (ms > 0 ? delay(Math.ceil(ms) + 1) : Promise.resolve()),
 };
 
 /** A clock that stands still until told to move; `sleep` advances it, so tests never wait. */

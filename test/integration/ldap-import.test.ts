@@ -142,8 +142,12 @@ describe('the password step against a real slapd', () => {
         unknown.push(u.ms);
         wrong.push(w.ms);
       }
-      // Both wait out the same floor, far above what the directory takes; the medians stay close.
-      assert.ok(median(unknown) >= 150 && median(wrong) >= 150);
+      // Both wait out the same floor (150 ms), far above what the directory takes; the medians stay
+      // close. A few milliseconds of slack: the floor is kept by the server's clock, measured here by another.
+      assert.ok(
+        median(unknown) >= 145 && median(wrong) >= 145,
+        `medians ${median(unknown)} / ${median(wrong)}`,
+      );
       assert.ok(
         Math.abs(median(unknown) - median(wrong)) < 40,
         `medians ${median(unknown)} vs ${median(wrong)}`,
