@@ -192,7 +192,10 @@ export function createPushApprovals(deps: PushDeps) {
       };
       await record(created, 'auth.push_sent', 'info', null);
       hub.announced(user.id);
-      void wakeDevices(created);
+      // Web Push is a courtesy: the open app long-polls anyway, and a failure must not crash or deny.
+      wakeDevices(created).catch((error: unknown) =>
+        deps.warn('web push failed', { requestId: created.id, error: toMfaError(error).detail }),
+      );
       return created;
     }
     const [pending] = await requests.listPendingPushRequests(user.id, now);
