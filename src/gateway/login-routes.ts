@@ -8,6 +8,7 @@ import type { Method } from '../core/ports.ts';
 import { canonicalRequest } from '../http/canonical-request.ts';
 import { type RequestView, requestView } from '../http/request-view.ts';
 import type { Session } from '../http/session-cookie.ts';
+import { sendPushStatus } from '../http/waiting-request.ts';
 import { checkCsrf, csrfToken, sendStatic } from '../http/web-page.ts';
 import type { ProtectedApp } from './apps.ts';
 import {
@@ -23,8 +24,6 @@ import {
 import { replayHeld } from './proxy-routes.ts';
 
 const LOGIN = '/_mfa/login';
-/** How long a push status poll is held open waiting for the answer. */
-const PUSH_STATUS_HOLD_MS = 25_000;
 
 type Form = Record<string, string | string[] | undefined>;
 
@@ -274,17 +273,8 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   /** Polled (held up to 25 s) by push-wait.js: the state of this sign-in's push. */
   app.get(`${LOGIN}/push/status`, async (request, reply) => {
-    const view = requestView(request.raw);
-    const session = await ctx.gate.readSession(view, request.headers.cookie);
-    const pushId = session?.pending?.push?.id;
-    reply.header('cache-control', 'no-store');
-    if (!pushId || !ctx.push) return reply.status(404).send({ code: 'not_found', message: 'Not found.' });
-    const controller = new AbortController();
-    request.raw.once('close', () => controller.abort());
-    const state = await ctx.push.waitForAnswer(pushId, PUSH_STATUS_HOLD_MS, controller.signal);
-    // The page only needs to know whether to finish, stop or keep waiting.
-    const shown = state === 'fraud' || state === 'cancelled' ? 'denied' : (state ?? 'expired');
-    return reply.send({ state: shown });
+    const session = await ctx.gate.readSession(requestView(request.raw), request.headers.cookie);
+    return sendPushStatus(request, reply, ctx.push, session?.pending?.push?.id);
   });
 
   app.post(`${LOGIN}/push`, async (request, reply) => {

@@ -11,6 +11,7 @@ import { isMfaError, MfaError, toMfaError } from '../core/errors.ts';
 import { errorBody } from '../http/error-handler.ts';
 import { INVALID_REQUEST_PATH, type RequestView, requestView } from '../http/request-view.ts';
 import type { Session } from '../http/session-cookie.ts';
+import { clientGone } from '../http/waiting-request.ts';
 import { type ProtectedApp, upstreamUrl } from './apps.ts';
 import {
   establish,
@@ -146,13 +147,6 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const digits = ctx.config.auth.totp.digits;
     const match = need === 2 ? new RegExp(`^([\\s\\S]*),(\\d{${digits}})$`).exec(password) : null;
     return match ? { password: match[1] ?? '', code: match[2] } : { password, code: undefined };
-  }
-
-  /** Aborts when the client hangs up, so an out-of-band wait does not outlive it. */
-  function clientGone(request: FastifyRequest): AbortSignal {
-    const controller = new AbortController();
-    request.raw.once('close', () => controller.abort());
-    return controller.signal;
   }
 
   async function basicSignIn(

@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { MfaError } from '../core/errors.ts';
 import type { RequestContext } from '../core/ports.ts';
 import { requestView } from '../http/request-view.ts';
+import { clientGone } from '../http/waiting-request.ts';
 import type { MobileContext } from './context.ts';
 
 export const API = '/mobile/v1';
@@ -23,13 +24,6 @@ function deviceToken(request: FastifyRequest): string {
   const match = /^Device ([A-Za-z0-9_.-]+)$/.exec(header);
   if (!match?.[1]) throw new MfaError('mobile.device_unknown', { detail: 'no device proof' });
   return match[1];
-}
-
-/** Aborts when the client goes away, so a held long poll does not outlive it. */
-function clientGone(request: FastifyRequest): AbortSignal {
-  const controller = new AbortController();
-  request.raw.once('close', () => controller.abort());
-  return controller.signal;
 }
 
 export function registerMobileApiRoutes(app: FastifyInstance, ctx: MobileContext): void {

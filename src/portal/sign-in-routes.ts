@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MfaError, toMfaError } from '../core/errors.ts';
 import type { Session } from '../http/session-cookie.ts';
+import { sendPushStatus } from '../http/waiting-request.ts';
 import { checkCsrf } from '../http/web-page.ts';
 import {
   BASE,
@@ -19,8 +20,6 @@ import {
 } from './context.ts';
 
 const LOGIN = `${BASE}/login`;
-/** How long a push status poll is held open waiting for the phone (under common proxy timeouts). */
-const PUSH_STATUS_HOLD_MS = 25_000;
 
 export function registerSignInRoutes(app: FastifyInstance, ctx: PortalContext): void {
   const { config, core, cookies, clock } = ctx;
@@ -207,15 +206,7 @@ export function registerSignInRoutes(app: FastifyInstance, ctx: PortalContext): 
   /** Polled by push-wait.js, held up to 25 s: the state of this sign-in's push as JSON. */
   app.get(`${LOGIN}/push/status`, async (request, reply) => {
     const pr = await portalRequest(ctx, request);
-    const pushId = pr.session?.pending?.push?.id;
-    reply.header('cache-control', 'no-store');
-    if (!pushId) return reply.status(404).send({ code: 'not_found', message: 'Not found.' });
-    const controller = new AbortController();
-    request.raw.once('close', () => controller.abort());
-    const state = await core.push.waitForAnswer(pushId, PUSH_STATUS_HOLD_MS, controller.signal);
-    // The page only needs to know whether to finish, stop or keep waiting.
-    const shown = state === 'fraud' || state === 'cancelled' ? 'denied' : (state ?? 'expired');
-    return reply.send({ state: shown });
+    return sendPushStatus(request, reply, core.push, pr.session?.pending?.push?.id);
   });
 
   app.post(`${LOGIN}/push`, async (request, reply) => {
