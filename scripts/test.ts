@@ -11,6 +11,7 @@ const PEERS = [
   { pkg: 'oathtool', bin: '/usr/bin/oathtool' },
   { pkg: 'openssl', bin: '/usr/bin/openssl' },
   { pkg: 'chromium', bin: '/usr/bin/chromium' },
+  { pkg: 'freeradius-utils', bin: '/usr/bin/radclient' },
 ];
 
 function ensurePeers(): void {

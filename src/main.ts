@@ -17,6 +17,10 @@ import { buildHttpServer, buildRedirectServer } from './http/server.ts';
 import { createMobileService } from './mobile/mobile.ts';
 import { createPortal } from './portal/portal.ts';
 import { providersFromConfig } from './providers/from-config.ts';
+import { createAccessHandler } from './radius/access-handler.ts';
+import { createChallengeStates } from './radius/challenge-states.ts';
+import { createRadiusServer, type RadiusServer } from './radius/radius-server.ts';
+import { createReauthCache } from './radius/reauth-cache.ts';
 import { createSqlStore, type Store } from './store/create-store.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box.ts';
@@ -157,7 +161,24 @@ export async function buildServices(
 
 export interface RunningService {
   addresses: string[];
+  /** The RADIUS server, when clients are configured. */
+  radius: RadiusServer | undefined;
   stop(): Promise<void>;
+}
+
+/** RADIUS runs beside the HTTP listeners when clients are configured. */
+function buildRadius(config: Readonly<Config>, services: Services): RadiusServer | undefined {
+  if (config.radius.clients.length === 0) return undefined;
+  const handler = createAccessHandler({
+    authenticator: services.authenticator,
+    push: config.portal.mobileApp.allow ? services.push : undefined,
+    audit: services.audit,
+    clock: services.clock,
+    states: createChallengeStates({ max: 100_000, clock: services.clock }),
+    reauth: createReauthCache({ max: 100_000, clock: services.clock }),
+    totpDigits: config.auth.totp.digits,
+  });
+  return createRadiusServer({ config: config.radius, handler, logger: services.logger });
 }
 
 /** Starts the service: refuses demo secrets off loopback, opens the store, binds the listeners. */
@@ -221,8 +242,9 @@ export async function startService(
             }),
     })),
   );
+  const radius = buildRadius(config, services);
   const closeAll = async () => {
-    await Promise.all(bound.map(({ server }) => server.close()));
+    await Promise.all([...bound.map(({ server }) => server.close()), radius?.close()]);
     gateway.close();
   };
   const addresses: string[] = [];
@@ -230,6 +252,7 @@ export async function startService(
     for (const { listener, server } of bound) {
       addresses.push(await server.listen({ host: listener.host, port: listener.port }));
     }
+    if (radius) addresses.push(...(await radius.listen()));
   } catch (error) {
     await closeAll();
     await services.close();
@@ -253,6 +276,7 @@ export async function startService(
   logger.info({ addresses }, 'mfa-gateway started');
   return {
     addresses,
+    radius,
     async stop() {
       clearInterval(sweeper);
       await closeAll();

@@ -31,12 +31,20 @@ export function isLoopback(host: string): boolean {
   return false;
 }
 
-/** Listeners of every kind the config has (HTTP today; RADIUS and admin join as they land). */
+/** Listeners of every kind the config has: HTTP, and RADIUS when it has clients. */
 export function listenerHosts(config: Config): Array<{ path: string; host: string }> {
-  return config.server.listen.map((listener, index) => ({
+  const http = config.server.listen.map((listener, index) => ({
     path: `server.listen[${index}].host`,
     host: listener.host,
   }));
+  if (config.radius.clients.length === 0) return http;
+  return [
+    ...http,
+    ...config.radius.listen.map((listener, index) => ({
+      path: `radius.listen[${index}].host`,
+      host: listener.host,
+    })),
+  ];
 }
 
 export function demoSecretProblems(

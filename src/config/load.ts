@@ -59,9 +59,24 @@ export function parseConfig(
   if (!config) throw new ConfigError(file, problems);
   const base = dirname(file);
   const secretProblems = resolveSecrets(config, { env, base });
+  secretProblems.push(...weakRadiusSecrets(config));
   if (secretProblems.length > 0) throw new ConfigError(file, secretProblems);
   resolvePaths(config, base);
   return deepFreeze(config);
+}
+
+/** Short shared secrets fall to offline guessing from one captured packet; checked once resolved. */
+function weakRadiusSecrets(config: Config): ConfigProblem[] {
+  return config.radius.clients.flatMap((client, index) =>
+    Buffer.byteLength(client.secret, 'utf8') < 16
+      ? [
+          {
+            path: `radius.clients[${index}].secret`,
+            message: "must be at least 16 characters long; generate one with 'mfa-gateway secrets generate'",
+          },
+        ]
+      : [],
+  );
 }
 
 /** Relative paths in the file are relative to the file's own folder, wherever the service is started. */

@@ -542,6 +542,92 @@ export const NotificationsSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+export const RADIUS_MODES = ['challenge', 'out-of-band', 'append', 'auto'] as const;
+
+export const RadiusReplyAttributeSchema = Type.Object(
+  {
+    /** A dictionary name: Class, Filter-Id, Session-Timeout, MS-*, Citrix-* (see the README). */
+    attribute: Type.String({ minLength: 1 }),
+    /** Integers as numbers, addresses and strings as text, octets as `0x...` hex. */
+    value: Type.Union([Type.String(), Type.Integer()]),
+    /** Only for members of one of these directory groups; empty: everyone this client accepts. */
+    groups: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  },
+  closed,
+);
+
+export const RadiusClientSchema = Type.Object(
+  {
+    /** Shown in logs and audit events. */
+    name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._-]+$' }),
+    /** The NAS's source address: an IP or a CIDR; the most specific client wins. */
+    address: Type.String({ minLength: 1 }),
+    /** The shared secret: at least 16 characters; `env:` or `file:` keeps it out of the file. */
+    secret: Secret({ description: 'RADIUS shared secret (mfa-gateway secrets generate)' }),
+    /** `challenge` (NetScaler), `out-of-band` (RRAS/NPS), `append` (password,code) or `auto`. */
+    mode: Type.Enum(RADIUS_MODES),
+    /** Shown on the phone and in the audit log; the client's name when not set. */
+    application: Type.Optional(Type.String({ minLength: 1 })),
+    /** Drop Access-Requests without a valid Message-Authenticator (BlastRADIUS). */
+    requireMessageAuthenticator: Type.Boolean({ default: true }),
+    /** Users the store does not know; `auth.requireUserMatch` when not set. */
+    requireUserMatch: Type.Optional(Type.Enum(['reject', 'primary-only'])),
+    /** Accept an authenticator code from users whose method is push. */
+    oathFallback: Type.Boolean({ default: true }),
+    /** `open`: when the second factor cannot be asked for (the store is down), the password alone is accepted and audited. */
+    failmode: Type.Enum(['closed', 'open'], { default: 'closed' }),
+    challenge: Type.Object(
+      {
+        /** The prompt of the Access-Challenge (at most 253 bytes). */
+        replyMessage: Type.String({
+          minLength: 1,
+          default: 'Enter the code from your authenticator app, or type push to approve on your phone.',
+        }),
+        /** How long the State of a challenge stays valid. */
+        ttlSeconds: Type.Integer({ minimum: 10, maximum: 600, default: 120 }),
+      },
+      { ...closed, default: {} },
+    ),
+    /** How long an out-of-band request waits for the phone (the NAS's own timeout must be longer). */
+    outOfBandWaitSeconds: Type.Integer({ minimum: 5, maximum: 300, default: 55 }),
+    append: Type.Object(
+      {
+        /** Between the password and the code (`password,123456`); empty: the code is the last digits. */
+        delimiter: Type.String({ maxLength: 1, default: ',' }),
+      },
+      { ...closed, default: {} },
+    ),
+    /** Accept the same user, password and client again within this long without a second factor (0: off). */
+    reauthSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: 0 }),
+    /** Added to Access-Accept, in order. */
+    replyAttributes: Type.Array(RadiusReplyAttributeSchema, { default: [] }),
+  },
+  closed,
+);
+
+export const RadiusSchema = Type.Object(
+  {
+    /** UDP listeners; none start while `clients` is empty. */
+    listen: Type.Array(
+      Type.Object(
+        {
+          host: Type.String({ minLength: 1, description: 'address to bind' }),
+          /** Access-Request and Status-Server. */
+          authPort: Type.Integer({ minimum: 1, maximum: 65535, default: 1812 }),
+          /** Accounting-Request (answered, not stored); 0: no accounting port. */
+          accountingPort: Type.Integer({ minimum: 0, maximum: 65535, default: 1813 }),
+        },
+        closed,
+      ),
+      { default: [{ host: '127.0.0.1', authPort: 1812, accountingPort: 1813 }] },
+    ),
+    clients: Type.Array(RadiusClientSchema, { default: [] }),
+    /** Answers replayed to retransmits (RFC 5080). */
+    duplicateCacheSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 30 }),
+  },
+  { ...closed, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: ServerSchema,
@@ -552,6 +638,7 @@ export const ConfigSchema = Type.Object(
     portal: PortalSchema,
     mobile: MobileSchema,
     notifications: NotificationsSchema,
+    radius: RadiusSchema,
     regulation: RegulationSchema,
     log: LogSchema,
   },
@@ -570,3 +657,5 @@ export type MobileConfig = Static<typeof MobileSchema>;
 export type NotificationsConfig = Static<typeof NotificationsSchema>;
 export type AppConfig = Static<typeof AppSchema>;
 export type ListenerConfig = Static<typeof ListenerSchema>;
+export type RadiusConfig = Static<typeof RadiusSchema>;
+export type RadiusClientConfig = Static<typeof RadiusClientSchema>;

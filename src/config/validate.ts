@@ -5,6 +5,7 @@ import { Settings } from 'typebox/system';
 import Value from 'typebox/value';
 import { createAccessPolicy, ruleFromApp } from '../core/policy/access-rules.ts';
 import { parseAddressOrCidr } from '../core/policy/networks.ts';
+import { encodeValue, findAttribute } from '../radius/dictionary.ts';
 import { type Config, ConfigSchema } from './schema.ts';
 
 export interface ConfigProblem {
@@ -191,6 +192,7 @@ function semanticProblems(config: Config): ConfigProblem[] {
   });
   problems.push(...gatewayProblems(config));
   problems.push(...portalProblems(config));
+  problems.push(...radiusProblems(config));
   try {
     new URL(server.publicUrl);
   } catch {
@@ -345,5 +347,66 @@ function portalProblems(config: Config): ConfigProblem[] {
       path: 'portal.session.cookieName',
       message: 'must differ from gateway.session.cookieName',
     });
+  return problems;
+}
+
+/** Clients are matched by address, so two with the same address are ambiguous; reply attributes must encode. */
+function radiusProblems(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const names = new Set<string>();
+  const addresses = new Set<string>();
+  config.radius.clients.forEach((client, index) => {
+    const path = `radius.clients[${index}]`;
+    if (names.has(client.name))
+      problems.push({ path: `${path}.name`, message: `must be unique, but '${client.name}' is used twice` });
+    names.add(client.name);
+    if (!parseAddressOrCidr(client.address))
+      problems.push({
+        path: `${path}.address`,
+        message: `must be an IP address or CIDR, but it's configured as '${client.address}'`,
+      });
+    else if (addresses.has(client.address))
+      problems.push({
+        path: `${path}.address`,
+        message: `must be unique, but '${client.address}' is used by two clients`,
+      });
+    addresses.add(client.address);
+    const prompt = Buffer.byteLength(client.challenge.replyMessage, 'utf8');
+    if (prompt > 253)
+      problems.push({
+        path: `${path}.challenge.replyMessage`,
+        message: `must be at most 253 bytes (one RADIUS attribute), but it is ${prompt}`,
+      });
+    if (client.mode === 'auto' && client.append.delimiter === '')
+      problems.push({
+        path: `${path}.append.delimiter`,
+        message: "must not be empty in 'auto' mode: without it a password ending in digits reads as a code",
+      });
+    client.replyAttributes.forEach((reply, r) => {
+      const attributePath = `${path}.replyAttributes[${r}]`;
+      const def = findAttribute(reply.attribute);
+      if (!def) {
+        problems.push({
+          path: `${attributePath}.attribute`,
+          message: `is not in the dictionary, but it's configured as '${reply.attribute}'`,
+        });
+        return;
+      }
+      try {
+        encodeValue(def, reply.value);
+      } catch (error) {
+        problems.push({ path: `${attributePath}.value`, message: (error as Error).message });
+      }
+    });
+  });
+  const ports = new Set<string>();
+  config.radius.listen.forEach((listener, index) => {
+    for (const port of [listener.authPort, listener.accountingPort]) {
+      if (port === 0) continue;
+      const key = `${listener.host}:${port}`;
+      if (ports.has(key)) problems.push({ path: `radius.listen[${index}]`, message: `binds ${key} twice` });
+      ports.add(key);
+    }
+  });
   return problems;
 }

@@ -24,6 +24,11 @@ export interface RequestContext {
   clientAddress: string;
   /** The application or RADIUS client name, for the audit log. */
   application?: string;
+  /**
+   * RADIUS: the client (NAS) that relayed the request. `clientAddress` is the user's own address
+   * when the NAS sends it (Calling-Station-Id), else the NAS's.
+   */
+  nas?: { client: string; address: string };
 }
 
 // ---------------------------------------------------------------- directory

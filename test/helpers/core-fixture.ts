@@ -199,6 +199,7 @@ export function coreFixture(
     store,
     directory,
     logged,
+    audit: core.audit,
     regulator: core.regulator,
     verifyTotp: core.verifyTotp,
     authenticator: core.authenticator,

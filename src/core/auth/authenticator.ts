@@ -62,11 +62,13 @@ export type PrimaryOutcome =
       kind: 'authenticated';
       /**
        * 1: only the password was asked for (the caller needed no more). 2: the second factor is
-       * satisfied without a step: a one-time bypass was spent, or `requireUserMatch: primary-only`
-       * let a user unknown to the store through on the password (the rollout setting).
+       * satisfied without a step: a one-time bypass was spent, `requireUserMatch: primary-only`
+       * let a user unknown to the store through on the password (the rollout setting), or the
+       * caller's fail-open setting did while the store was down.
        */
       level: 1 | 2;
-      via: 'password' | 'bypass' | 'primary_only';
+      /** `fail_open`: the second factor could not be asked for and the caller allowed the password alone. */
+      via: 'password' | 'bypass' | 'primary_only' | 'fail_open';
       username: string;
       directoryUser: DirectoryUser;
       user: UserRecord | undefined;
@@ -104,6 +106,21 @@ export type SecondFactorPrompt = 'page' | 'out-of-band' | 'code';
 
 export const canonicalUsername = (username: string) => username.trim().toLowerCase();
 
+export interface StartOptions {
+  need?: 1 | 2;
+  ask?: SecondFactorPrompt;
+  /** Overrides `settings.requireUserMatch` for one caller (a RADIUS client has its own). */
+  requireUserMatch?: AuthSettings['requireUserMatch'];
+  /**
+   * When the second factor cannot be asked for because a component is down (the store), accept a
+   * password the directory verified. Never on a wrong password, or a locked, disabled or unknown user.
+   */
+  failOpen?: boolean;
+}
+
+/** Failures of our own components, as opposed to answers about the user. */
+const isOutage = (error: MfaError) => error.code === 'store.unavailable' || error.code === 'internal';
+
 export function createAuthenticator(deps: AuthDeps) {
   const { directory, users, challenges, factors, bypasses, regulator, audit, clock, random, settings } = deps;
   const questions = createQuestionFallback({
@@ -124,7 +141,8 @@ export function createAuthenticator(deps: AuthDeps) {
       clientAddress: ctx.clientAddress,
       application: ctx.application ?? null,
       actor: null,
-      details: detail ? { detail } : null,
+      details:
+        detail || ctx.nas ? { ...(detail ? { detail } : {}), ...(ctx.nas ? { nas: ctx.nas } : {}) } : null,
       ...fields,
     });
 
@@ -212,12 +230,16 @@ export function createAuthenticator(deps: AuthDeps) {
     rawUsername: string,
     password: string,
     ctx: RequestContext,
-    options: { need?: 1 | 2; ask?: SecondFactorPrompt } = {},
+    options: StartOptions = {},
   ): Promise<PrimaryOutcome> {
     const startedAt = clock.now();
     const username = canonicalUsername(rawUsername);
+    let verified: DirectoryUser | undefined;
     try {
-      await regulator.assertAllowed(username, ctx);
+      await regulator.assertAllowed(username, ctx).catch((error: unknown) => {
+        // Fail open: the lockout state cannot be read while the store is down; the password still is checked.
+        if (!(options.failOpen && isOutage(toMfaError(error)))) throw error;
+      });
       const directoryUser = await directory
         .authenticate(rawUsername.trim(), password)
         .catch(async (error: unknown) => {
@@ -225,9 +247,11 @@ export function createAuthenticator(deps: AuthDeps) {
           if (!isMfaError(error, 'directory.unavailable')) await regulator.recordFailure(username, ctx);
           throw error;
         });
+      verified = directoryUser;
       const user = await findStoreUser(directoryUser, username);
       if (!user) {
-        if (settings.requireUserMatch === 'reject') throw new MfaError('auth.user_not_enrolled');
+        const requireUserMatch = options.requireUserMatch ?? settings.requireUserMatch;
+        if (requireUserMatch === 'reject') throw new MfaError('auth.user_not_enrolled');
         await event(ctx, {
           type: 'auth.primary',
           outcome: 'success',
@@ -259,6 +283,8 @@ export function createAuthenticator(deps: AuthDeps) {
       return await secondFactorStep(user, directoryUser, ctx, options.ask ?? 'page');
     } catch (error) {
       const failure = toMfaError(error);
+      if (options.failOpen && verified && isOutage(failure))
+        return failOpen(verified, username, failure, ctx);
       await event(
         ctx,
         { type: 'auth.primary', outcome: 'failure', username, reason: failure.code },
@@ -267,6 +293,24 @@ export function createAuthenticator(deps: AuthDeps) {
       await equaliseTiming(startedAt);
       throw failure;
     }
+  }
+
+  /**
+   * The password was verified but the second factor cannot be asked for. The audit line reaches
+   * the JSON log before the store is tried, so the acceptance is on record even while the store is down.
+   */
+  async function failOpen(
+    directoryUser: DirectoryUser,
+    username: string,
+    failure: MfaError,
+    ctx: RequestContext,
+  ): Promise<PrimaryOutcome> {
+    await event(
+      ctx,
+      { type: 'auth.fail_open', outcome: 'success', username, reason: failure.code },
+      failure.detail,
+    ).catch(() => {});
+    return { kind: 'authenticated', level: 2, via: 'fail_open', username, directoryUser, user: undefined };
   }
 
   async function loadChallenge(id: string, ctx: RequestContext): Promise<Challenge> {
@@ -409,6 +453,27 @@ export function createAuthenticator(deps: AuthDeps) {
     });
   }
 
+  /**
+   * "push" typed at a code prompt (RADIUS challenge): the open challenge is exchanged for one
+   * answered by the phone, out of band, when the user has one.
+   */
+  async function pushInstead(
+    challengeId: string,
+    ctx: RequestContext,
+  ): Promise<{ challenge: Challenge; push: PushRequest }> {
+    const push = deps.push;
+    const open = await loadChallenge(challengeId, ctx);
+    const user = open.userId ? await users.getUser(open.userId) : undefined;
+    if (!user) throw new MfaError('auth.user_not_enrolled', { detail: 'user removed during sign-in' });
+    assertUsable(user);
+    if (!push || !(await push.available(user)))
+      throw new MfaError('auth.no_second_factor', { detail: 'push asked for, but no phone is activated' });
+    if (!(await challenges.consumeChallenge(open.id)))
+      throw new MfaError('auth.challenge_expired', { detail: 'challenge consumed concurrently' });
+    const request = await push.open(user, ctx, { outOfBand: true });
+    return { challenge: await openChallenge(user, ctx, 'push'), push: request };
+  }
+
   /** Step two by security questions instead of the factor: the same attempts, regulation and audit. */
   async function completeWithAnswers(
     challengeId: string,
@@ -424,7 +489,14 @@ export function createAuthenticator(deps: AuthDeps) {
     return done;
   }
 
-  return { startLogin, completeLogin, completeWithPush, fallbackQuestions, completeWithAnswers };
+  return {
+    startLogin,
+    completeLogin,
+    completeWithPush,
+    pushInstead,
+    fallbackQuestions,
+    completeWithAnswers,
+  };
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;

@@ -60,13 +60,19 @@ export function createRegulator(deps: {
     }
   }
 
+  /**
+   * A NAS that did not say who is behind it speaks for every user of the VPN: counting its address
+   * would let one guesser lock everyone out, so only the per-user limit applies.
+   */
+  const addressCounted = (ctx: RequestContext) => !(ctx.nas && ctx.nas.address === ctx.clientAddress);
+
   return {
     /** Throws `auth.locked` when the user or the client address is locked out. */
     async assertAllowed(username: string, ctx: RequestContext): Promise<void> {
       if (!settings.enabled) return;
       if (await isLocked(userSubject(username)))
         throw new MfaError('auth.locked', { detail: 'user locked out' });
-      if (await isLocked(addressSubject(ctx.clientAddress))) {
+      if (addressCounted(ctx) && (await isLocked(addressSubject(ctx.clientAddress)))) {
         throw new MfaError('auth.locked', { detail: `address ${ctx.clientAddress} locked out` });
       }
     },
@@ -74,7 +80,8 @@ export function createRegulator(deps: {
     async recordFailure(username: string, ctx: RequestContext): Promise<void> {
       if (!settings.enabled) return;
       await count(userSubject(username), settings.user, username, ctx);
-      await count(addressSubject(ctx.clientAddress), settings.address, username, ctx);
+      if (addressCounted(ctx))
+        await count(addressSubject(ctx.clientAddress), settings.address, username, ctx);
     },
 
     /** A completed sign-in forgives the user's earlier failures (not the address's). */
