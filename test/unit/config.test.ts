@@ -244,9 +244,81 @@ directory:
     const problems = demoSecretProblems(exposed);
     assert.deepEqual(
       problems.map((p) => p.path),
-      ['store.encryptionKey'],
+      ['store.encryptionKey', 'radius.clients[0].secret', 'radius.clients[1].secret'],
     );
     assert.match(problems[0]?.message ?? '', /server\.listen\[0\]\.host = 0\.0\.0\.0/);
+  });
+
+  test('demo RADIUS secrets on a RADIUS listener off loopback are refused', () => {
+    const demo = loadConfig(new URL('../../config/demo.yaml', import.meta.url).pathname, {});
+    const exposed = structuredClone(demo) as typeof demo;
+    (exposed.radius.listen as Array<{ host: string }>)[0] = { ...exposed.radius.listen[0], host: '::' };
+    const problems = demoSecretProblems(exposed);
+    assert.ok(problems.some((p) => p.path === 'radius.clients[0].secret'));
+    assert.match(problems[0]?.message ?? '', /radius\.listen\[0\]\.host = ::/);
+  });
+
+  test('RADIUS mistakes are all reported with their key paths', () => {
+    const problems = problemsOf(`${minimal}
+radius:
+  listen:
+    - { host: 127.0.0.1, authPort: 1812, accountingPort: 1812 }
+  clients:
+    - name: vpn
+      address: 10.0.0.0/40
+      secret: a-long-enough-secret-0001
+      mode: auto
+      append: { delimiter: '' }
+      challenge: { replyMessage: '${'x'.repeat(254)}' }
+    - name: vpn
+      address: 10.0.0.9
+      secret: a-long-enough-secret-0002
+      mode: challenge
+      replyAttributes:
+        - { attribute: No-Such-Attribute, value: 1 }
+        - { attribute: Session-Timeout, value: forever }
+        - { attribute: Framed-IP-Address, value: 10.0.0.256 }
+    - { name: nas3, address: 10.0.0.9, secret: a-long-enough-secret-0003, mode: append }
+`);
+    assert.deepEqual(problems.map((p) => p.path).sort(), [
+      'radius.clients[0].address',
+      'radius.clients[0].append.delimiter',
+      'radius.clients[0].challenge.replyMessage',
+      'radius.clients[1].name',
+      'radius.clients[1].replyAttributes[0].attribute',
+      'radius.clients[1].replyAttributes[1].value',
+      'radius.clients[1].replyAttributes[2].value',
+      'radius.clients[2].address',
+      'radius.listen[0]',
+    ]);
+  });
+
+  test('a RADIUS secret shorter than 16 characters is refused once resolved, and never shown', () => {
+    const problems = problemsOf(
+      `${minimal}
+radius:
+  clients:
+    - { name: vpn, address: 10.0.0.1, secret: 'env:VPN_SECRET', mode: challenge }
+`,
+      { VPN_SECRET: 'tiny-secret' },
+    );
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['radius.clients[0].secret'],
+    );
+    assert.doesNotMatch(problems[0]?.message ?? '', /tiny-secret/);
+  });
+
+  test('there is no default RADIUS secret: a client without one is refused', () => {
+    const problems = problemsOf(`${minimal}
+radius:
+  clients:
+    - { name: vpn, address: 10.0.0.1, mode: challenge }
+`);
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['radius.clients[0].secret'],
+    );
   });
 
   test('the demo secret list holds the demo file inline secrets', () => {
