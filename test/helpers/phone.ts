@@ -1,8 +1,11 @@
 // A phone running the web authenticator, in Node: the same calls and signatures as portal/mobile's
 // browser code (activation with a P-256 public key, device proofs, signed answers), so tests and
 // benchmarks can drive the mobile API without a browser.
+import assert from 'node:assert/strict';
 import { generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { CompactSign } from 'jose';
+import { runCli } from './cli.ts';
 
 export interface PendingRequest {
   id: string;
@@ -108,4 +111,20 @@ export async function nextRequest(phone: Phone, timeoutMs = 10_000): Promise<Pen
     if (first) return first;
   }
   throw new Error('no push request reached the phone in time');
+}
+
+/**
+ * Activates a phone for the user the way a help desk does: `mfa-gateway users mobile USER` prints
+ * an activation code and link for the site, and the phone redeems the code.
+ */
+export async function activatePhoneByHelpDesk(
+  site: { dir: string; url: string },
+  username: string,
+): Promise<Phone> {
+  const result = await runCli(['users', 'mobile', username, '--config', join(site.dir, 'config.yaml')]);
+  assert.equal(result.code, 0, result.stderr);
+  const code = /activation code: (\S+)/.exec(result.stdout)?.[1];
+  assert.ok(code, result.stdout);
+  assert.match(result.stdout, new RegExp(`${site.url}/mobile/app/activate\\?c=${code}`));
+  return activatePhone(site.url, code);
 }

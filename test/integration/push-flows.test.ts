@@ -16,7 +16,7 @@ import {
   signIn,
   startGatewaySite,
 } from '../helpers/gateway-site.ts';
-import { activatePhone, nextRequest, type Phone } from '../helpers/phone.ts';
+import { activatePhoneByHelpDesk, nextRequest, type Phone } from '../helpers/phone.ts';
 import { startSmtpServer } from '../helpers/smtp.ts';
 import { startUpstream, type Upstream } from '../helpers/upstream.ts';
 
@@ -57,16 +57,8 @@ describe('push approvals through the gateway', () => {
   let webhook: Awaited<ReturnType<typeof startWebhookReceiver>>;
   const phones = new Map<string, Phone>();
 
-  /** Activates a phone for the user the way a help desk does (`mfa-gateway users mobile`). */
   async function phoneOf(username: string): Promise<Phone> {
-    const existing = phones.get(username);
-    if (existing) return existing;
-    const result = await runCli(['users', 'mobile', username, '--config', join(site.dir, 'config.yaml')]);
-    assert.equal(result.code, 0, result.stderr);
-    const code = /activation code: (\S+)/.exec(result.stdout)?.[1];
-    assert.ok(code, result.stdout);
-    assert.match(result.stdout, new RegExp(`${site.url}/mobile/app/activate\\?c=${code}`));
-    const phone = await activatePhone(site.url, code);
+    const phone = phones.get(username) ?? (await activatePhoneByHelpDesk(site, username));
     phones.set(username, phone);
     return phone;
   }

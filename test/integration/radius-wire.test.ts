@@ -3,12 +3,10 @@
 // garbage. Every answer is checked against the shared secret, and the phone is the real mobile API.
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ATTR, CODE, decodePacket, verifyResponse } from '../../src/radius/packet.ts';
-import { runCli } from '../helpers/cli.ts';
 import type { GatewaySite } from '../helpers/gateway-site.ts';
-import { activatePhone, nextRequest, type Phone } from '../helpers/phone.ts';
+import { activatePhoneByHelpDesk, nextRequest, type Phone } from '../helpers/phone.ts';
 import { accessRequest, radiusSocket, SECRETS, startRadiusSite } from '../helpers/radius.ts';
 
 const RRAS = '127.0.0.2';
@@ -29,13 +27,7 @@ describe('RADIUS on the wire', () => {
   });
 
   async function phoneOf(username: string): Promise<Phone> {
-    const existing = phones.get(username);
-    if (existing) return existing;
-    const result = await runCli(['users', 'mobile', username, '--config', join(site.dir, 'config.yaml')]);
-    assert.equal(result.code, 0, result.stderr);
-    const code = /activation code: (\S+)/.exec(result.stdout)?.[1];
-    assert.ok(code, result.stdout);
-    const phone = await activatePhone(site.url, code);
+    const phone = phones.get(username) ?? (await activatePhoneByHelpDesk(site, username));
     phones.set(username, phone);
     return phone;
   }
