@@ -86,7 +86,9 @@ export function createRadiusServer(deps: {
       requestAuthenticator: packet.authenticator,
       attributes: [...attributes, ...proxyStates],
       secret: client.secret,
-      messageAuthenticator: code !== CODE.AccountingResponse,
+      // RFC 5997 §3: an answer to Status-Server is signed on either port; plain accounting is not.
+      messageAuthenticator: code !== CODE.AccountingResponse || packet.code === CODE.StatusServer,
+      requestCode: packet.code,
     });
   }
 

@@ -127,6 +127,7 @@ describe('RADIUS with radclient', () => {
         lines: ['Message-Authenticator = 0x00'],
       });
       assert.match(answer.code ?? '', /^(Access-Accept|Accounting-Response)$/, answer.output);
+      assert.ok(answer.attributes.has('Message-Authenticator'), 'signed, and radclient verified it');
     }
   });
 });
