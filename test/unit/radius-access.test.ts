@@ -332,3 +332,29 @@ describe('RADIUS client settings', () => {
     assert.equal((await ask('alice', await code(), { state })).kind, 'accept');
   });
 });
+
+describe('RADIUS clients', () => {
+  const table = createClientTable([
+    clientConfig({ name: 'subnet', address: '10.0.0.0/24' }),
+    clientConfig({ name: 'one-nas', address: '10.0.0.7' }),
+    clientConfig({ name: 'wide', address: '10.0.0.0/8' }),
+    clientConfig({ name: 'v6', address: 'fd00::/64' }),
+  ]);
+
+  it('the most specific network wins, whatever the order of the list', () => {
+    assert.equal(table.find('10.0.0.7')?.name, 'one-nas');
+    assert.equal(table.find('10.0.0.8')?.name, 'subnet');
+    assert.equal(table.find('10.9.0.1')?.name, 'wide');
+    assert.equal(table.find('fd00::1')?.name, 'v6');
+  });
+
+  it('an IPv4 peer seen on a dual-stack socket is the same client', () => {
+    assert.equal(table.find('::ffff:10.0.0.7')?.name, 'one-nas');
+  });
+
+  it('an address that is no client is unknown, and stays unknown when asked again', () => {
+    assert.equal(table.find('192.0.2.1'), undefined);
+    assert.equal(table.find('192.0.2.1'), undefined);
+    assert.equal(table.find('not an address'), undefined);
+  });
+});
