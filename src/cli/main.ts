@@ -18,7 +18,7 @@ import { USERS_HELP, usersCommand } from './users-command.ts';
 const HELP = `Usage: mfa-gateway <command> [options]
 
 Commands:
-  start          run the service (the gateway's HTTP listeners, and later RADIUS)
+  start          run the service (the HTTP listeners, and RADIUS when clients are configured)
   check-config   validate the configuration; prints "ok" or every problem with its key path
   users          list, show, add, disable, enable, reset, unblock users; hash-password
   import         import users from the directory

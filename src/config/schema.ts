@@ -475,7 +475,7 @@ export const MobileSchema = Type.Object(
     requirePin: Type.Boolean({ default: false }),
     /** How long an activation code from the portal stays valid. */
     activationTtlSeconds: Type.Integer({ minimum: 60, maximum: 3600, default: 600 }),
-    /** Out of band (apps in Basic mode, later RADIUS): how long a request holds for the phone. */
+    /** Out of band (apps in Basic mode): how long a request holds for the phone. RADIUS clients have their own. */
     outOfBandWaitSeconds: Type.Integer({ minimum: 5, maximum: 300, default: 55 }),
     fraud: Type.Object(
       {
