@@ -45,6 +45,7 @@ export interface Services {
   auditQuery: Core['auditQuery'];
   push: Core['push'];
   pushHub: Core['pushHub'];
+  accounts: Core['accounts'];
   close(): Promise<void>;
 }
 

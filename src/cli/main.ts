@@ -3,6 +3,7 @@
 import { ConfigError, formatProblems } from '../config/load.ts';
 import { isMfaError } from '../core/errors.ts';
 import { startService } from '../main.ts';
+import { ACCOUNTS_HELP, accountsCommand } from './accounts-command.ts';
 import {
   AUDIT_HELP,
   auditCommand,
@@ -22,6 +23,7 @@ Commands:
   check-config   validate the configuration; prints "ok" or every problem with its key path
   users          list, show, add, disable, enable, reset, unblock users; hash-password
   import         import users from the directory
+  accounts       SDK service accounts: create (prints a token once), list, revoke
   audit          list audit events
   explain        which gateway rule applies to a URL, and why
   secrets        generate a random secret
@@ -66,6 +68,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: Io) => Promise<number
   import: { run: importCommand, help: IMPORT_HELP },
   audit: { run: auditCommand, help: AUDIT_HELP },
   secrets: { run: secretsCommand, help: SECRETS_HELP },
+  accounts: { run: accountsCommand, help: ACCOUNTS_HELP },
   explain: { run: explainCommand, help: EXPLAIN_HELP },
 };
 

@@ -1,5 +1,6 @@
 // Wires the core's services over the ports an adapter supplies: one place, used by the composition
 // root and by the core tests alike, so the tests exercise the same wiring that runs.
+import { createServiceAccounts } from './accounts/service-accounts.ts';
 import { type AuditLogger, createAuditLog } from './audit/audit-log.ts';
 import { type AuthSettings, createAuthenticator } from './auth/authenticator.ts';
 import { createEnrollment } from './enrollment/enrollment.ts';
@@ -21,6 +22,7 @@ import type {
   Random,
   RegulationStore,
   SecurityAnswerStore,
+  ServiceAccountStore,
   SessionRevocationStore,
   StoredAuditEvent,
   UserStore,
@@ -45,7 +47,8 @@ export interface CorePorts {
     SecurityAnswerStore &
     EnrollmentWindowStore &
     MobileDeviceStore &
-    PushRequestStore;
+    PushRequestStore &
+    ServiceAccountStore;
   auditLogger: AuditLogger;
   /** Tells administrators about fraud reports (e-mail, webhook); none configured is a no-op. */
   notifier?: AdminNotifier;
@@ -155,7 +158,9 @@ export function createCore(ports: CorePorts, settings: CoreSettings) {
   const importUsers = createDirectoryImport({ directory, users: store, audit, clock });
   /** The audit log as administrators and users read it (filters in `AuditQuery`). */
   const auditQuery = (query: AuditQuery): Promise<StoredAuditEvent[]> => store.queryAudit(query);
+  const accounts = createServiceAccounts({ store, audit, clock, random });
   return {
+    accounts,
     audit,
     regulator,
     sessions,

@@ -486,3 +486,38 @@ export interface PushMessage {
   /** Seconds the push service may keep it: the request's remaining lifetime. */
   ttlSeconds: number;
 }
+
+// ---------------------------------------------------------------- SDK service accounts
+
+export const SDK_SCOPES = ['users:read', 'users:write', 'auth', 'admin'] as const;
+export type SdkScope = (typeof SDK_SCOPES)[number];
+
+/**
+ * A caller of the SDK (an integration, or an edge node). It proves itself with a token (only its
+ * hash is stored), or with a client certificate matched by fingerprint or subject.
+ */
+export interface ServiceAccount {
+  id: string;
+  name: string;
+  scopes: SdkScope[];
+  /** Source networks it may call from (IPs, CIDRs); empty: anywhere. */
+  networks: string[];
+  /** SHA-256 of the client certificate (DER), lower-case hex without colons. */
+  certFingerprint: string | null;
+  /** The client certificate's subject, as `CN=...,O=...`. */
+  certSubject: string | null;
+  createdAt: number;
+  createdBy: string;
+  revokedAt: number | null;
+}
+
+export interface ServiceAccountStore {
+  /** False when the name is taken. */
+  insertServiceAccount(account: ServiceAccount, tokenHash: string): Promise<boolean>;
+  findServiceAccountByName(name: string): Promise<(ServiceAccount & { tokenHash: string }) | undefined>;
+  findServiceAccountByTokenHash(tokenHash: string): Promise<ServiceAccount | undefined>;
+  findServiceAccountByCertificate(fingerprint: string, subject: string): Promise<ServiceAccount | undefined>;
+  listServiceAccounts(): Promise<ServiceAccount[]>;
+  /** False when there was no such active account. */
+  revokeServiceAccount(name: string, at: number): Promise<boolean>;
+}

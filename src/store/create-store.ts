@@ -11,6 +11,7 @@ import type {
   Random,
   RegulationStore,
   SecurityAnswerStore,
+  ServiceAccountStore,
   SessionRevocationStore,
   UserStore,
 } from '../core/ports.ts';
@@ -26,6 +27,7 @@ import { createRevocationsRepo } from './revocations-repo.ts';
 import type { Database } from './schema.ts';
 import type { SecretBox } from './secret-box.ts';
 import { createSecurityAnswersRepo } from './security-answers-repo.ts';
+import { createServiceAccountsRepo } from './service-accounts-repo.ts';
 import { createUsersRepo } from './users-repo.ts';
 
 export type Store = UserStore &
@@ -38,7 +40,8 @@ export type Store = UserStore &
   SecurityAnswerStore &
   EnrollmentWindowStore &
   MobileDeviceStore &
-  PushRequestStore & {
+  PushRequestStore &
+  ServiceAccountStore & {
     close(): Promise<void>;
     /** A cheap round trip for health checks. */
     ping(): Promise<void>;
@@ -62,6 +65,7 @@ export function createSqlStore(db: Kysely<Database>, deps: StoreDeps): Store {
     ...createEnrollmentWindowsRepo(db),
     ...createMobileDevicesRepo(db, deps),
     ...createPushRequestsRepo(db),
+    ...createServiceAccountsRepo(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

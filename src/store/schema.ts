@@ -164,6 +164,21 @@ export interface PushRequestsTable {
   answered_at: NullableMillis;
 }
 
+export interface ServiceAccountsTable {
+  id: string;
+  name: string;
+  token_hash: string;
+  /** JSON list of scopes. */
+  scopes: string;
+  /** JSON list of IPs and CIDRs. */
+  networks: string;
+  cert_fingerprint: string | null;
+  cert_subject: string | null;
+  created_at: Millis;
+  created_by: string;
+  revoked_at: NullableMillis;
+}
+
 export interface Database {
   users: UsersTable;
   factors: FactorsTable;
@@ -177,4 +192,5 @@ export interface Database {
   activation_codes: ActivationCodesTable;
   mobile_devices: MobileDevicesTable;
   push_requests: PushRequestsTable;
+  service_accounts: ServiceAccountsTable;
 }

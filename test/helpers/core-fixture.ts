@@ -200,6 +200,7 @@ export function coreFixture(
     directory,
     logged,
     audit: core.audit,
+    accounts: core.accounts,
     regulator: core.regulator,
     verifyTotp: core.verifyTotp,
     authenticator: core.authenticator,

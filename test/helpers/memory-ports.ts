@@ -26,6 +26,8 @@ import type {
   RegulationStore,
   SecurityAnswer,
   SecurityAnswerStore,
+  ServiceAccount,
+  ServiceAccountStore,
   SessionRevocationStore,
   StoredAuditEvent,
   TotpFactor,
@@ -45,7 +47,8 @@ export type MemoryStore = UserStore &
   SecurityAnswerStore &
   EnrollmentWindowStore &
   MobileDeviceStore &
-  PushRequestStore & { events: StoredAuditEvent[] };
+  PushRequestStore &
+  ServiceAccountStore & { events: StoredAuditEvent[] };
 
 /** The audit filters of the SQL store: exact type or a family (`auth.`), outcome, actor, time, order, limit. */
 function auditMatches(e: StoredAuditEvent, q: AuditQuery): boolean {
@@ -61,6 +64,7 @@ function auditMatches(e: StoredAuditEvent, q: AuditQuery): boolean {
 }
 
 export function createMemoryStore(): MemoryStore {
+  const accounts = new Map<string, ServiceAccount & { tokenHash: string }>();
   const users = new Map<string, UserRecord>();
   const factors = new Map<string, TotpFactor>();
   const challenges = new Map<string, Challenge>();
@@ -402,7 +406,41 @@ export function createMemoryStore(): MemoryStore {
       for (const [id, r] of pushRequests) if (r.expiresAt <= before && pushRequests.delete(id)) removed++;
       return removed;
     },
+    async insertServiceAccount(account, tokenHash) {
+      if ([...accounts.values()].some((a) => a.name === account.name || a.tokenHash === tokenHash))
+        return false;
+      accounts.set(account.id, { ...account, tokenHash });
+      return true;
+    },
+    async findServiceAccountByName(name) {
+      return [...accounts.values()].find((a) => a.name === name && a.revokedAt === null);
+    },
+    async findServiceAccountByTokenHash(tokenHash) {
+      const found = [...accounts.values()].find((a) => a.tokenHash === tokenHash && a.revokedAt === null);
+      return found && withoutHash(found);
+    },
+    async findServiceAccountByCertificate(fingerprint, subject) {
+      const found = [...accounts.values()].find(
+        (a) => a.revokedAt === null && (a.certFingerprint === fingerprint || a.certSubject === subject),
+      );
+      return found && withoutHash(found);
+    },
+    async listServiceAccounts() {
+      return [...accounts.values()].map(withoutHash).sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async revokeServiceAccount(name, at) {
+      const found = [...accounts.values()].find((a) => a.name === name && a.revokedAt === null);
+      if (found) found.revokedAt = at;
+      return found !== undefined;
+    },
   };
+}
+
+function withoutHash({
+  tokenHash: _hash,
+  ...account
+}: ServiceAccount & { tokenHash: string }): ServiceAccount {
+  return account;
 }
 
 /** A directory of users with plain passwords, following the Directory contract's error rules. */

@@ -123,6 +123,45 @@ describe('mfa-gateway CLI', () => {
     assert.notEqual(a.stdout, b.stdout);
   });
 
+  test('accounts create prints the token once, stores only its hash, and revoke ends it', async () => {
+    const c = ['--config', site.config];
+    const created = await runCli([
+      'accounts',
+      'create',
+      'crm',
+      '--scopes',
+      'users:read,auth',
+      '--network',
+      '10.0.0.0/8',
+      ...c,
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    const token = /token: (mfa_sa_\S+)/.exec(created.stdout)?.[1];
+    assert.ok(token, created.stdout);
+    assert.match(created.stderr, /shown once/);
+    const listed = await runCli(['accounts', 'list', ...c]);
+    assert.match(listed.stdout, /crm\s+active\s+users:read,auth\s+10\.0\.0\.0\/8\s+no/);
+    assert.ok(!listed.stdout.includes(token));
+    const services = await buildServices(loadConfig(site.config));
+    try {
+      assert.equal((await services.accounts.byToken(token))?.name, 'crm');
+      assert.ok(!JSON.stringify(await services.store.findServiceAccountByName('crm')).includes(token));
+    } finally {
+      await services.close();
+    }
+    const again = await runCli(['accounts', 'create', 'crm', '--scopes', 'auth', ...c]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /name/);
+    assert.equal((await runCli(['accounts', 'revoke', 'crm', ...c])).code, 0);
+    const after = await buildServices(loadConfig(site.config));
+    try {
+      assert.equal(await after.accounts.byToken(token), undefined);
+    } finally {
+      await after.close();
+    }
+    assert.match((await runCli(['accounts', 'list', ...c])).stdout, /crm\s+revoked/);
+  });
+
   test('unknown commands and options are usage errors', async () => {
     assert.equal((await runCli(['frobnicate'])).code, 2);
     const result = await runCli(['users', 'list', '--colour', '--config', site.config]);

@@ -71,7 +71,7 @@ test('migrations run twice change nothing', async (t) => {
       }>`select type, name, sql from sqlite_master order by type, name`.execute(db)
     ).rows;
   assert.deepEqual(await migrateToLatest(db), {
-    applied: ['0001-initial', '0002-gateway', '0003-portal', '0004-mobile'],
+    applied: ['0001-initial', '0002-gateway', '0003-portal', '0004-mobile', '0005-sdk'],
   });
   const first = await dump();
   assert.ok(first.some((row) => row.name === 'audit_events_username_at_idx'));

@@ -4,6 +4,7 @@ import { initial } from './0001-initial.ts';
 import { gateway } from './0002-gateway.ts';
 import { portal } from './0003-portal.ts';
 import { mobile } from './0004-mobile.ts';
+import { sdk } from './0005-sdk.ts';
 
 /** Names sort in the order they must run; a released migration is never edited, only followed. */
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -11,6 +12,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0002-gateway': gateway,
   '0003-portal': portal,
   '0004-mobile': mobile,
+  '0005-sdk': sdk,
 };
 
 export const migrationProvider: MigrationProvider = {
