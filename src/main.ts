@@ -13,7 +13,7 @@ import { derivePepper } from './core/secrets/secret-hash.ts';
 import { createLdapDirectory } from './directory/ldap-directory.ts';
 import { createUsersFileDirectory } from './directory/users-file.ts';
 import { createGateway } from './gateway/gateway.ts';
-import { buildHttpServer, buildRedirectServer } from './http/server.ts';
+import { buildHttpServer, buildRedirectServer, VERSION } from './http/server.ts';
 import { createMobileService } from './mobile/mobile.ts';
 import { createPortal } from './portal/portal.ts';
 import { providersFromConfig } from './providers/from-config.ts';
@@ -21,6 +21,7 @@ import { createAccessHandler } from './radius/access-handler.ts';
 import { createChallengeStates } from './radius/challenge-states.ts';
 import { createRadiusServer, type RadiusServer } from './radius/radius-server.ts';
 import { createReauthCache } from './radius/reauth-cache.ts';
+import { createSdk, type Sdk } from './sdk/sdk.ts';
 import { createSqlStore, type Store } from './store/create-store.ts';
 import { migrateToLatest } from './store/migrate.ts';
 import { createSecretBox, parseEncryptionKey } from './store/secret-box.ts';
@@ -167,6 +168,34 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** The SDK, unless turned off; its health says what /_mfa/health says. */
+function buildSdk(config: Readonly<Config>, services: Services): Sdk | undefined {
+  if (!config.sdk.enabled) return undefined;
+  const health = async () => {
+    if (
+      !(await services.store.ping().then(
+        () => true,
+        () => false,
+      ))
+    )
+      return 'failing';
+    return (await services.directory.ping().then(
+      () => true,
+      () => false,
+    ))
+      ? 'ok'
+      : 'degraded';
+  };
+  return createSdk({
+    core: services,
+    clock: services.clock,
+    publicUrl: config.server.publicUrl,
+    version: VERSION,
+    rateLimitPerMinute: config.sdk.rateLimitPerMinute,
+    health,
+  });
+}
+
 /** RADIUS runs beside the HTTP listeners when clients are configured. */
 function buildRadius(config: Readonly<Config>, services: Services): RadiusServer | undefined {
   if (config.radius.clients.length === 0) return undefined;
@@ -224,6 +253,7 @@ export async function startService(
         rateLimitPerMinute: config.portal.rateLimitPerMinute,
       })
     : undefined;
+  const sdk = buildSdk(config, services);
   const trustedProxies = createNetworkList(config.server.trustedProxies);
   // One fastify instance per listener: an instance listens once, and each has its own TLS.
   const bound = await Promise.all(
@@ -238,6 +268,7 @@ export async function startService(
               trustedProxies,
               portal,
               ...(mobile ? { mobile } : {}),
+              ...(sdk ? { sdk } : {}),
               gateway,
               ...(listener.tls ? { tls: listener.tls } : {}),
             }),

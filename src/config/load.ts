@@ -89,6 +89,7 @@ function resolvePaths(config: Config, base: string): void {
     if (listener.tls) {
       listener.tls.certFile = abs(listener.tls.certFile);
       listener.tls.keyFile = abs(listener.tls.keyFile);
+      if (listener.tls.clientCaFile) listener.tls.clientCaFile = abs(listener.tls.clientCaFile);
     }
   }
   if (config.gateway.denialPage) config.gateway.denialPage = abs(config.gateway.denialPage);

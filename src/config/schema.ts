@@ -25,6 +25,11 @@ export const ListenerSchema = Type.Object(
         {
           certFile: Type.String({ minLength: 1 }),
           keyFile: Type.String({ minLength: 1 }),
+          /**
+           * Mutual TLS: client certificates signed by this CA (PEM) are verified and identify SDK
+           * service accounts. A certificate is asked for, not required: other callers use tokens.
+           */
+          clientCaFile: Type.Optional(Type.String({ minLength: 1 })),
         },
         closed,
       ),
@@ -628,6 +633,16 @@ export const RadiusSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+export const SdkSchema = Type.Object(
+  {
+    /** The SDK at /sdk/v1 (service accounts: `mfa-gateway accounts create`). */
+    enabled: Type.Boolean({ default: true }),
+    /** Calls per service account per minute. */
+    rateLimitPerMinute: Type.Integer({ minimum: 1, default: 600 }),
+  },
+  { ...closed, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     server: ServerSchema,
@@ -639,6 +654,7 @@ export const ConfigSchema = Type.Object(
     mobile: MobileSchema,
     notifications: NotificationsSchema,
     radius: RadiusSchema,
+    sdk: SdkSchema,
     regulation: RegulationSchema,
     log: LogSchema,
   },

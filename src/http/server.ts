@@ -12,13 +12,25 @@ import { installErrorHandler } from './error-handler.ts';
 import { registerHealth } from './health.ts';
 import { INVALID_REQUEST_PATH, prepareRequest } from './request-view.ts';
 
-const VERSION: string = JSON.parse(
+export const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
 ).version;
 
 export interface TlsFiles {
   certFile: string;
   keyFile: string;
+  clientCaFile?: string;
+}
+
+/** With a client CA, certificates are verified but not required: the SDK reads the verdict. */
+function httpsOptions(tls: TlsFiles) {
+  return {
+    cert: readFileSync(tls.certFile),
+    key: readFileSync(tls.keyFile),
+    ...(tls.clientCaFile
+      ? { ca: readFileSync(tls.clientCaFile), requestCert: true, rejectUnauthorized: false }
+      : {}),
+  };
 }
 
 export async function buildHttpServer(deps: {
@@ -31,6 +43,8 @@ export async function buildHttpServer(deps: {
   portal?: { register(app: FastifyInstance): Promise<void> };
   /** The mobile service at /mobile (API and web authenticator); also before the gateway. */
   mobile?: { register(app: FastifyInstance): Promise<void> };
+  /** The SDK at /sdk/v1; before the gateway too. */
+  sdk?: { register(app: FastifyInstance): Promise<void> };
   tls?: TlsFiles;
 }): Promise<FastifyInstance> {
   const { gateway, tls } = deps;
@@ -48,7 +62,7 @@ export async function buildHttpServer(deps: {
       const view = prepareRequest(raw, deps.trustedProxies);
       return view instanceof Error ? INVALID_REQUEST_PATH : `${view.canonical.path}${view.canonical.query}`;
     },
-    ...(tls ? { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } : {}),
+    ...(tls ? { https: httpsOptions(tls) } : {}),
   };
   // HTTP and HTTPS instances have the same API; fastify's types tell them apart only by the server.
   const app = (Fastify as unknown as (o: typeof options) => FastifyInstance)(options);
@@ -62,6 +76,7 @@ export async function buildHttpServer(deps: {
   await app.register(fastifyCookie);
   if (deps.portal) await deps.portal.register(app);
   if (deps.mobile) await deps.mobile.register(app);
+  if (deps.sdk) await deps.sdk.register(app);
   if (gateway) await gateway.register(app);
   return app;
 }

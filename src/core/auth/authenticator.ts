@@ -489,8 +489,41 @@ export function createAuthenticator(deps: AuthDeps) {
     return done;
   }
 
+  /**
+   * A code checked on its own, for integrations that ask the user themselves (SDK "verify a code"):
+   * the same lockout, replay guard and audit as a sign-in's second step.
+   */
+  async function verifyCode(rawUsername: string, code: string, ctx: RequestContext): Promise<UserRecord> {
+    const username = canonicalUsername(rawUsername);
+    try {
+      await regulator.assertAllowed(username, ctx);
+      const user = await users.findUserByName(username);
+      if (!user) throw new MfaError('auth.invalid_code', { detail: 'unknown user' });
+      assertUsable(user);
+      const check = await deps.verifyTotp(user.id, code);
+      if (!check.ok) {
+        await regulator.recordFailure(username, ctx);
+        throw new MfaError(check.reason === 'no_factor' ? 'auth.no_second_factor' : 'auth.invalid_code', {
+          detail: check.reason,
+        });
+      }
+      await regulator.recordSuccess(username);
+      await event(ctx, { type: 'auth.code_check', outcome: 'success', username, reason: null });
+      return user;
+    } catch (error) {
+      const failure = toMfaError(error);
+      await event(
+        ctx,
+        { type: 'auth.code_check', outcome: 'failure', username, reason: failure.code },
+        failure.detail,
+      );
+      throw failure;
+    }
+  }
+
   return {
     startLogin,
+    verifyCode,
     completeLogin,
     completeWithPush,
     pushInstead,
