@@ -1,7 +1,14 @@
 // The RADIUS wire format (RFC 2865/2866) on raw bytes: framing, the authenticators, User-Password hiding
 // and the Message-Authenticator (RFC 3579), written here rather than taken from npm so that every check is
 // strict, constant-time and byte-exact. Nothing above the attribute TLVs is interpreted here.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createHash,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 
 export const CODE = {
   AccessRequest: 1,
@@ -431,10 +438,25 @@ function signMessageAuthenticator(packet: Buffer, secret: Buffer): void {
   messageAuthenticatorOver(packet, HEADER_LENGTH, secret).copy(packet, HEADER_LENGTH + 2);
 }
 
+/**
+ * A key object per secret, made once: createHmac with raw key bytes imports the key again on every
+ * call, which cost about 15 µs against 3 µs here (two HMACs per request, measured by the benchmark).
+ * Keyed by the Buffer's identity: a client's secret is one Buffer for the life of the server.
+ */
+const hmacKeys = new WeakMap<Buffer, KeyObject>();
+function hmacKey(secret: Buffer): KeyObject {
+  let key = hmacKeys.get(secret);
+  if (!key) {
+    key = createSecretKey(secret);
+    hmacKeys.set(secret, key);
+  }
+  return key;
+}
+
 /** HMAC-MD5 over `packet` with the MA value at `offset` zeroed (in place: callers pass a copy or a draft). */
 function messageAuthenticatorOver(packet: Buffer, offset: number, secret: Buffer): Buffer {
   packet.fill(0, offset + 2, offset + MESSAGE_AUTHENTICATOR_LENGTH);
-  return createHmac('md5', secret).update(packet).digest();
+  return createHmac('md5', hmacKey(secret)).update(packet).digest();
 }
 
 function assertWritable(attribute: Attribute): void {
