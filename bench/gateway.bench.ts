@@ -22,6 +22,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatDiff, formatSummary, summarizeProfile } from './cpu-profile.ts';
+import { stopChild } from './stop-child.ts';
 
 const USAGE = `usage: node bench/gateway.bench.ts [options]
   --duration S       seconds measured per run (default 10)
@@ -198,19 +199,6 @@ function ask(
     server.proc.on('message', onMessage);
     server.proc.once('exit', onExit);
     server.proc.send({ ...message, id });
-  });
-}
-
-/** SIGTERM (the child closes its server and exits), SIGKILL after `graceMs`. */
-function stopChild(proc: ChildProcess, graceMs: number): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-    proc.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    proc.kill('SIGTERM');
   });
 }
 

@@ -57,6 +57,7 @@ import {
   verifyResponse,
 } from '../src/radius/packet.ts';
 import { formatSummary, summarizeProfile } from './cpu-profile.ts';
+import { stopChild } from './stop-child.ts';
 
 const USAGE = `usage: node --expose-gc bench/radius.bench.ts [options]   (npm run bench:radius)
   --workloads LIST   which parts to run, comma-separated: pap, challenge (part 1), pending (part 2)
@@ -209,19 +210,6 @@ process.on('exit', () => {
 function track(proc: ChildProcess): ChildProcess {
   children.push(proc);
   return proc;
-}
-
-/** SIGTERM, SIGKILL after `graceMs`. */
-function stopChild(proc: ChildProcess, graceMs: number): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-    proc.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    proc.kill('SIGTERM');
-  });
 }
 
 function stopEverything(code: number): void {
