@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { createTestCa } from './pki.ts';
 
 const run = promisify(execFile);
 
@@ -294,44 +295,10 @@ interface Certificates {
   keyFile: string;
 }
 
-/** A throw-away CA and a server certificate for 127.0.0.1 / localhost, made with the openssl CLI. */
+/** A throw-away CA and a server certificate for 127.0.0.1 / localhost. */
 async function createCertificates(folder: string): Promise<Certificates> {
-  const file = (name: string) => path.join(folder, name);
-  const openssl = (...args: string[]) => run('openssl', args);
-  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  // -subj on the command line, so that openssl never prompts.
-  const ca = ['-subj', '/CN=mfa-gateway test CA', '-days', '2'];
-  await openssl('req', '-x509', ...ecKey, ...ca, '-keyout', file('ca.key'), '-out', file('ca.pem'));
-  await openssl(
-    'req',
-    '-new',
-    ...ecKey,
-    '-subj',
-    '/CN=localhost',
-    '-keyout',
-    file('server.key'),
-    '-out',
-    file('server.csr'),
-  );
-  await writeFile(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await openssl(
-    'x509',
-    '-req',
-    '-in',
-    file('server.csr'),
-    '-CA',
-    file('ca.pem'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-extfile',
-    file('server.ext'),
-    '-out',
-    file('server.pem'),
-  );
-  return { caFile: file('ca.pem'), certFile: file('server.pem'), keyFile: file('server.key') };
+  const ca = await createTestCa(folder);
+  return { caFile: ca.caFile, ...(await ca.server()) };
 }
 
 function freePort(): Promise<number> {
