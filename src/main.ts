@@ -13,6 +13,7 @@ import { derivePepper } from './core/secrets/secret-hash.ts';
 import { createLdapDirectory } from './directory/ldap-directory.ts';
 import { createUsersFileDirectory } from './directory/users-file.ts';
 import { createGateway } from './gateway/gateway.ts';
+import { createHealthProbe } from './http/health.ts';
 import { buildHttpServer, buildRedirectServer, VERSION } from './http/server.ts';
 import { createMobileService } from './mobile/mobile.ts';
 import { createPortal } from './portal/portal.ts';
@@ -171,28 +172,17 @@ export interface RunningService {
 /** The SDK, unless turned off; its health says what /_mfa/health says. */
 function buildSdk(config: Readonly<Config>, services: Services): Sdk | undefined {
   if (!config.sdk.enabled) return undefined;
-  const health = async () => {
-    if (
-      !(await services.store.ping().then(
-        () => true,
-        () => false,
-      ))
-    )
-      return 'failing';
-    return (await services.directory.ping().then(
-      () => true,
-      () => false,
-    ))
-      ? 'ok'
-      : 'degraded';
-  };
+  const health = createHealthProbe({
+    store: () => services.store.ping(),
+    directory: () => services.directory.ping(),
+  });
   return createSdk({
     core: services,
     clock: services.clock,
     publicUrl: config.server.publicUrl,
     version: VERSION,
     rateLimitPerMinute: config.sdk.rateLimitPerMinute,
-    health,
+    health: async () => (await health()).status,
   });
 }
 

@@ -35,20 +35,23 @@ import { createSessionRevocation } from './sessions/revocation.ts';
 import { createDirectoryImport } from './users/directory-import.ts';
 import { createUserAdmin } from './users/user-admin.ts';
 
+/** Everything the core stores: the SQL store and the tests' memory store both implement it. */
+export type CoreStore = UserStore &
+  FactorStore &
+  ChallengeStore &
+  RegulationStore &
+  AuditStore &
+  BypassStore &
+  SessionRevocationStore &
+  SecurityAnswerStore &
+  EnrollmentWindowStore &
+  MobileDeviceStore &
+  PushRequestStore &
+  ServiceAccountStore;
+
 export interface CorePorts {
   directory: Directory;
-  store: UserStore &
-    FactorStore &
-    ChallengeStore &
-    RegulationStore &
-    AuditStore &
-    BypassStore &
-    SessionRevocationStore &
-    SecurityAnswerStore &
-    EnrollmentWindowStore &
-    MobileDeviceStore &
-    PushRequestStore &
-    ServiceAccountStore;
+  store: CoreStore;
   auditLogger: AuditLogger;
   /** Tells administrators about fraud reports (e-mail, webhook); none configured is a no-op. */
   notifier?: AdminNotifier;

@@ -1,20 +1,7 @@
 // Assembles the SQL store from its repositories over one Kysely instance (SQLite today, PostgreSQL later).
 import { type Kysely, sql } from 'kysely';
-import type {
-  AuditStore,
-  BypassStore,
-  ChallengeStore,
-  EnrollmentWindowStore,
-  FactorStore,
-  MobileDeviceStore,
-  PushRequestStore,
-  Random,
-  RegulationStore,
-  SecurityAnswerStore,
-  ServiceAccountStore,
-  SessionRevocationStore,
-  UserStore,
-} from '../core/ports.ts';
+import type { CoreStore } from '../core/create-core.ts';
+import type { Random } from '../core/ports.ts';
 import { createAuditRepo } from './audit-repo.ts';
 import { createBypassesRepo } from './bypasses-repo.ts';
 import { createChallengesRepo } from './challenges-repo.ts';
@@ -30,22 +17,11 @@ import { createSecurityAnswersRepo } from './security-answers-repo.ts';
 import { createServiceAccountsRepo } from './service-accounts-repo.ts';
 import { createUsersRepo } from './users-repo.ts';
 
-export type Store = UserStore &
-  FactorStore &
-  ChallengeStore &
-  RegulationStore &
-  AuditStore &
-  BypassStore &
-  SessionRevocationStore &
-  SecurityAnswerStore &
-  EnrollmentWindowStore &
-  MobileDeviceStore &
-  PushRequestStore &
-  ServiceAccountStore & {
-    close(): Promise<void>;
-    /** A cheap round trip for health checks. */
-    ping(): Promise<void>;
-  };
+export type Store = CoreStore & {
+  close(): Promise<void>;
+  /** A cheap round trip for health checks. */
+  ping(): Promise<void>;
+};
 
 export interface StoreDeps {
   secretBox: SecretBox;

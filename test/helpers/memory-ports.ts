@@ -1,54 +1,33 @@
 // In-memory implementations of the core's ports, for pure core tests: no SQL, no sockets, and a
 // fixed clock. They follow the contracts in src/core/ports.ts (atomic updates are trivially atomic here).
+
+import type { CoreStore } from '../../src/core/create-core.ts';
 import { MfaError } from '../../src/core/errors.ts';
 import type {
   ActivationCode,
   AuditEvent,
   AuditQuery,
-  AuditStore,
   Bypass,
-  BypassStore,
   Challenge,
-  ChallengeStore,
   Directory,
   DirectoryUser,
   EnrollmentWindow,
-  EnrollmentWindowStore,
-  FactorStore,
   FailureCounter,
   MobileDevice,
-  MobileDeviceStore,
   NewChallenge,
   NewUser,
   PushRequest,
-  PushRequestStore,
   PushState,
-  RegulationStore,
   SecurityAnswer,
-  SecurityAnswerStore,
   ServiceAccount,
-  ServiceAccountStore,
-  SessionRevocationStore,
   StoredAuditEvent,
   TotpFactor,
   TotpParams,
   UserPatch,
   UserRecord,
-  UserStore,
 } from '../../src/core/ports.ts';
 
-export type MemoryStore = UserStore &
-  FactorStore &
-  ChallengeStore &
-  RegulationStore &
-  AuditStore &
-  BypassStore &
-  SessionRevocationStore &
-  SecurityAnswerStore &
-  EnrollmentWindowStore &
-  MobileDeviceStore &
-  PushRequestStore &
-  ServiceAccountStore & { events: StoredAuditEvent[] };
+export type MemoryStore = CoreStore & { events: StoredAuditEvent[] };
 
 /** The audit filters of the SQL store: exact type or a family (`auth.`), outcome, actor, time, order, limit. */
 function auditMatches(e: StoredAuditEvent, q: AuditQuery): boolean {
