@@ -489,7 +489,7 @@ export interface PushMessage {
 
 // ---------------------------------------------------------------- SDK service accounts
 
-export const SDK_SCOPES = ['users:read', 'users:write', 'auth', 'admin'] as const;
+export const SDK_SCOPES = ['users:read', 'users:write', 'auth', 'admin', 'edge'] as const;
 export type SdkScope = (typeof SDK_SCOPES)[number];
 
 /**
