@@ -2,18 +2,21 @@
 // the listeners. Nothing else constructs adapters, so what runs is visible here in one place.
 import pino, { type Logger } from 'pino';
 import { demoSecretProblems } from './config/demo-guard.ts';
-import { ConfigError } from './config/load.ts';
+import { ConfigError, type InternalConfig, requireInternal } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { systemClock } from './core/clock.ts';
 import { type Core, createCore } from './core/create-core.ts';
+import type { EdgeCore } from './core/edge-surface.ts';
 import { createNetworkList } from './core/policy/networks.ts';
 import type { Clock, Directory, Random } from './core/ports.ts';
 import { systemRandom } from './core/random.ts';
 import { derivePepper } from './core/secrets/secret-hash.ts';
 import { createLdapDirectory } from './directory/ldap-directory.ts';
 import { createUsersFileDirectory } from './directory/users-file.ts';
+import { createRemoteCore } from './edge/remote-core.ts';
+import { createSdkClient } from './edge/sdk-client.ts';
 import { createGateway } from './gateway/gateway.ts';
-import { createHealthProbe } from './http/health.ts';
+import { createHealthProbe, type HealthChecks } from './http/health.ts';
 import { buildHttpServer, buildRedirectServer, VERSION } from './http/server.ts';
 import { createMobileService } from './mobile/mobile.ts';
 import { createPortal } from './portal/portal.ts';
@@ -31,7 +34,7 @@ import { openSqliteDatabase } from './store/sqlite.ts';
 const PUSH_RETENTION_MS = 10 * 60_000;
 
 export interface Services {
-  config: Readonly<Config>;
+  config: Readonly<InternalConfig>;
   logger: Logger;
   clock: Clock;
   random: Random;
@@ -55,7 +58,7 @@ export function createLogger(config: Readonly<Config>, destination?: pino.Destin
   return pino({ level: config.log.level, base: { service: 'mfa-gateway' } }, destination);
 }
 
-function buildDirectory(config: Readonly<Config>, clock: Clock, logger: Logger): Directory {
+function buildDirectory(config: Readonly<InternalConfig>, clock: Clock, logger: Logger): Directory {
   const { directory } = config;
   if (directory.type === 'ldap' && directory.ldap)
     return createLdapDirectory(directory.ldap, { clock, logger });
@@ -65,7 +68,7 @@ function buildDirectory(config: Readonly<Config>, clock: Clock, logger: Logger):
   ]);
 }
 
-function storeKey(config: Readonly<Config>): Uint8Array {
+function storeKey(config: Readonly<InternalConfig>): Uint8Array {
   try {
     return parseEncryptionKey(config.store.encryptionKey);
   } catch (error) {
@@ -73,7 +76,7 @@ function storeKey(config: Readonly<Config>): Uint8Array {
   }
 }
 
-async function openStore(config: Readonly<Config>, random: Random): Promise<Store> {
+async function openStore(config: Readonly<InternalConfig>, random: Random): Promise<Store> {
   const key = storeKey(config);
   const db = openSqliteDatabase(config.store.sqlite);
   await migrateToLatest(db);
@@ -82,9 +85,10 @@ async function openStore(config: Readonly<Config>, random: Random): Promise<Stor
 
 /** Builds the services every command needs; the caller closes them. */
 export async function buildServices(
-  config: Readonly<Config>,
+  anyConfig: Readonly<Config>,
   options: { logger?: Logger; clock?: Clock; random?: Random } = {},
 ): Promise<Services> {
+  const config = requireInternal(anyConfig);
   const logger = options.logger ?? createLogger(config);
   const clock = options.clock ?? systemClock;
   const random = options.random ?? systemRandom;
@@ -169,20 +173,36 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/**
+ * What the HTTP adapters run on. An internal node has the core itself; an edge node has the
+ * internal node's core through the SDK, and neither directory nor store of its own.
+ */
+interface NodeParts {
+  logger: Logger;
+  clock: Clock;
+  random: Random;
+  core: EdgeCore;
+  /** Derives the session cookie keys: the store's key, or `edge.sessionKey`. */
+  cookieKeySource: Uint8Array;
+  health: HealthChecks;
+  sdk: Sdk | undefined;
+  radius: RadiusServer | undefined;
+  /** Starts the node's background work (store sweeps); returns what stops it. */
+  startBackground(): () => void;
+  close(): Promise<void>;
+}
+
 /** The SDK, unless turned off; its health says what /_mfa/health says. */
-function buildSdk(config: Readonly<Config>, services: Services): Sdk | undefined {
+function buildSdk(config: Readonly<Config>, services: Services, health: HealthChecks): Sdk | undefined {
   if (!config.sdk.enabled) return undefined;
-  const health = createHealthProbe({
-    store: () => services.store.ping(),
-    directory: () => services.directory.ping(),
-  });
+  const probe = createHealthProbe(health);
   return createSdk({
     core: services,
     clock: services.clock,
     publicUrl: config.server.publicUrl,
     version: VERSION,
     rateLimitPerMinute: config.sdk.rateLimitPerMinute,
-    health: async () => (await health()).status,
+    health: async () => (await probe()).status,
   });
 }
 
@@ -201,6 +221,80 @@ function buildRadius(config: Readonly<Config>, services: Services): RadiusServer
   return createRadiusServer({ config: config.radius, handler, logger: services.logger });
 }
 
+async function internalNode(config: Readonly<Config>, options: { logger?: Logger }): Promise<NodeParts> {
+  const services = await buildServices(config, options);
+  const { store, clock } = services;
+  const health: HealthChecks = { store: () => store.ping(), directory: () => services.directory.ping() };
+  return {
+    logger: services.logger,
+    clock,
+    random: services.random,
+    core: services,
+    cookieKeySource: storeKey(services.config),
+    health,
+    sdk: buildSdk(config, services, health),
+    radius: buildRadius(config, services),
+    startBackground() {
+      // Expired challenges, bypasses, revocations and enrollment windows are swept so the tables
+      // stay small; the timer must not keep the process alive.
+      const sweeper = setInterval(() => {
+        const now = clock.now();
+        Promise.all([
+          store.deleteExpiredChallenges(now),
+          store.deleteExpiredBypasses(now),
+          store.deleteExpiredRevocations(now),
+          store.deleteExpiredEnrollmentWindows(now),
+          store.deleteExpiredActivationCodes(now),
+          // Answered and expired pushes stay a while, so a page that was waiting still learns the outcome.
+          store.deleteOldPushRequests(now - PUSH_RETENTION_MS),
+        ]).catch((error: unknown) => services.logger.warn({ err: error }, 'store sweep failed'));
+      }, 60_000);
+      sweeper.unref();
+      return () => clearInterval(sweeper);
+    },
+    close: () => services.close(),
+  };
+}
+
+function edgeKey(config: Readonly<Config>): Uint8Array {
+  try {
+    return parseEncryptionKey(config.edge?.sessionKey ?? '');
+  } catch (error) {
+    throw new ConfigError('(config)', [{ path: 'edge.sessionKey', message: (error as Error).message }]);
+  }
+}
+
+/** An edge node: the internal node's core through its SDK; the internal node keeps users and decisions. */
+function edgeNode(config: Readonly<Config>, options: { logger?: Logger }): NodeParts {
+  const edge = config.edge;
+  if (config.role !== 'edge' || !edge)
+    throw new ConfigError('(config)', [{ path: 'edge', message: "is required when role is 'edge'" }]);
+  const logger = options.logger ?? createLogger(config);
+  const cookieKeySource = edgeKey(config);
+  const client = createSdkClient(edge);
+  // The internal node's verdict is this node's: unreachable or failing is a store outage here.
+  const health: HealthChecks = {
+    store: async () => {
+      if ((await client.health()) === 'failing') throw new Error('the internal node is failing');
+    },
+    directory: async () => {
+      if ((await client.health()) !== 'ok') throw new Error('the internal node has no directory');
+    },
+  };
+  return {
+    logger,
+    clock: systemClock,
+    random: systemRandom,
+    core: createRemoteCore(client),
+    cookieKeySource,
+    health,
+    sdk: undefined,
+    radius: undefined,
+    startBackground: () => () => {},
+    close: () => client.close(),
+  };
+}
+
 /** Starts the service: refuses demo secrets off loopback, opens the store, binds the listeners. */
 export async function startService(
   config: Readonly<Config>,
@@ -208,42 +302,33 @@ export async function startService(
 ): Promise<RunningService> {
   const demoProblems = demoSecretProblems(config);
   if (demoProblems.length > 0) throw new ConfigError('(config)', demoProblems);
-  const services = await buildServices(config, options);
-  const { logger, store, clock } = services;
+  const node = config.role === 'edge' ? edgeNode(config, options) : await internalNode(config, options);
+  const { logger, clock, core, radius } = node;
   const gateway = await createGateway({
     config,
-    authenticator: services.authenticator,
-    sessions: services.sessions,
-    audit: services.audit,
+    authenticator: core.authenticator,
+    sessions: core.sessions,
+    audit: core.audit,
     clock,
-    random: services.random,
+    random: node.random,
     logger,
-    storeKey: storeKey(config),
-    push: services.push,
+    cookieKeySource: node.cookieKeySource,
+    push: core.push,
   });
   const portal = await createPortal({
     config,
-    core: {
-      authenticator: services.authenticator,
-      enrollment: services.enrollment,
-      userAdmin: services.userAdmin,
-      auditQuery: services.auditQuery,
-      audit: services.audit,
-      sessions: services.sessions,
-      push: services.push,
-    },
+    core,
     clock,
-    random: services.random,
-    storeKey: storeKey(config),
+    random: node.random,
+    cookieKeySource: node.cookieKeySource,
   });
   const mobile = config.portal.mobileApp.allow
     ? createMobileService({
-        core: { push: services.push, enrollment: services.enrollment },
+        core: { push: core.push, enrollment: core.enrollment },
         vapidPublicKey: config.mobile.webPush.enabled ? config.mobile.webPush.publicKey : undefined,
         rateLimitPerMinute: config.portal.rateLimitPerMinute,
       })
     : undefined;
-  const sdk = buildSdk(config, services);
   const trustedProxies = createNetworkList(config.server.trustedProxies);
   // One fastify instance per listener: an instance listens once, and each has its own TLS.
   const bound = await Promise.all(
@@ -253,18 +338,17 @@ export async function startService(
         listener.redirectToHttpsPort !== undefined
           ? buildRedirectServer(logger, listener.redirectToHttpsPort)
           : await buildHttpServer({
-              services,
+              health: node.health,
               logger,
               trustedProxies,
               portal,
               ...(mobile ? { mobile } : {}),
-              ...(sdk ? { sdk } : {}),
+              ...(node.sdk ? { sdk: node.sdk } : {}),
               gateway,
               ...(listener.tls ? { tls: listener.tls } : {}),
             }),
     })),
   );
-  const radius = buildRadius(config, services);
   const closeAll = async () => {
     await Promise.all([...bound.map(({ server }) => server.close()), radius?.close()]);
     gateway.close();
@@ -277,32 +361,18 @@ export async function startService(
     if (radius) addresses.push(...(await radius.listen()));
   } catch (error) {
     await closeAll();
-    await services.close();
+    await node.close();
     throw error;
   }
-  // Expired challenges, bypasses, revocations and enrollment windows are swept so the tables stay
-  // small; the timer must not keep the process alive.
-  const sweeper = setInterval(() => {
-    const now = clock.now();
-    Promise.all([
-      store.deleteExpiredChallenges(now),
-      store.deleteExpiredBypasses(now),
-      store.deleteExpiredRevocations(now),
-      store.deleteExpiredEnrollmentWindows(now),
-      store.deleteExpiredActivationCodes(now),
-      // Answered and expired pushes stay a while, so a page that was waiting still learns the outcome.
-      store.deleteOldPushRequests(now - PUSH_RETENTION_MS),
-    ]).catch((error: unknown) => logger.warn({ err: error }, 'store sweep failed'));
-  }, 60_000);
-  sweeper.unref();
-  logger.info({ addresses }, 'mfa-gateway started');
+  const stopBackground = node.startBackground();
+  logger.info({ addresses, role: config.role }, 'mfa-gateway started');
   return {
     addresses,
     radius,
     async stop() {
-      clearInterval(sweeper);
+      stopBackground();
       await closeAll();
-      await services.close();
+      await node.close();
     },
   };
 }

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeHeapSnapshot } from 'node:v8';
 import pino from 'pino';
-import { loadConfig } from '../../src/config/load.ts';
+import { loadConfig, requireInternal } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import type { JsonWebKeyP256 } from '../../src/core/ports.ts';
 import { buildServices, type RunningService, startService } from '../../src/main.ts';
@@ -222,7 +222,7 @@ for (let attempt = 1; !service; attempt++) {
 }
 const running = service;
 if (!config) throw new Error('radius-gateway: no config');
-const storeConfig = config.store.sqlite;
+const storeConfig = requireInternal(config).store.sqlite;
 
 /** The store seen from beside the service (a second connection; WAL lets it read while the service writes). */
 function store() {

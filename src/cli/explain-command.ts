@@ -1,6 +1,7 @@
 // `mfa-gateway explain URL`: what the gateway would do with one request, step by step, from the
 // configuration alone: the canonical URL, each rule tried in order, the level required from a
 // given address, the upstream, and optionally whether a user passes the app's users/groups list.
+import { requireInternal } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { systemClock } from '../core/clock.ts';
 import { isMfaError } from '../core/errors.ts';
@@ -50,7 +51,7 @@ function splitUrl(url: string): { scheme: 'http' | 'https'; authority: string; r
 }
 
 function openDirectory(config: Readonly<Config>): Directory {
-  const { directory } = config;
+  const { directory } = requireInternal(config);
   if (directory.type === 'ldap' && directory.ldap) {
     const logger = createLogger({ ...config, log: { level: 'warn' } }, process.stderr as never);
     return createLdapDirectory(directory.ldap, { clock: systemClock, logger });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import type { Config } from './schema.ts';
+import type { Config, DirectoryConfig, StoreConfig } from './schema.ts';
 import { resolveSecrets } from './secrets.ts';
 import { type ConfigProblem, validateConfig } from './validate.ts';
 
@@ -22,6 +22,23 @@ export class ConfigError extends Error {
 
 export function formatProblems(problems: ConfigProblem[]): string {
   return problems.map((p) => `  - ${p.path}: ${p.message}`).join('\n');
+}
+
+/** A node with the directory and the store; the validator guarantees both for `role: internal`. */
+export type InternalConfig = Config & { store: StoreConfig; directory: DirectoryConfig };
+
+/** The config of a node that owns the store and the directory, or an error naming what is missing. */
+export function requireInternal(config: Readonly<Config>, file = '(config)'): Readonly<InternalConfig> {
+  if (config.role === 'internal' && config.store && config.directory) return config as InternalConfig;
+  throw new ConfigError(file, [
+    {
+      path: 'role',
+      message:
+        config.role === 'edge'
+          ? 'is edge: this needs the internal node (run it there, or use the SDK)'
+          : 'is internal, which needs the store and directory sections',
+    },
+  ]);
 }
 
 /** The file named by `--config`, else `MFA_GATEWAY_CONFIG`, else an error that says both. */
@@ -82,9 +99,15 @@ function weakRadiusSecrets(config: Config): ConfigProblem[] {
 /** Relative paths in the file are relative to the file's own folder, wherever the service is started. */
 function resolvePaths(config: Config, base: string): void {
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
-  config.store.sqlite.path = abs(config.store.sqlite.path);
-  if (config.directory.file) config.directory.file.path = abs(config.directory.file.path);
-  if (config.directory.ldap?.caFile) config.directory.ldap.caFile = abs(config.directory.ldap.caFile);
+  if (config.store) config.store.sqlite.path = abs(config.store.sqlite.path);
+  if (config.directory?.file) config.directory.file.path = abs(config.directory.file.path);
+  if (config.directory?.ldap?.caFile) config.directory.ldap.caFile = abs(config.directory.ldap.caFile);
+  if (config.edge) {
+    const { edge } = config;
+    if (edge.caFile) edge.caFile = abs(edge.caFile);
+    if (edge.clientCertFile) edge.clientCertFile = abs(edge.clientCertFile);
+    if (edge.clientKeyFile) edge.clientKeyFile = abs(edge.clientKeyFile);
+  }
   for (const listener of config.server.listen) {
     if (listener.tls) {
       listener.tls.certFile = abs(listener.tls.certFile);

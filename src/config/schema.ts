@@ -643,11 +643,38 @@ export const SdkSchema = Type.Object(
   { ...closed, default: {} },
 );
 
+export const ROLES = ['internal', 'edge'] as const;
+
+export const EdgeSchema = Type.Object(
+  {
+    /** The internal node's SDK, e.g. https://mfa-internal.corp.example:8443/sdk/v1. */
+    sdkUrl: Type.String({ format: 'uri', description: 'URL of the internal node SDK (/sdk/v1)' }),
+    /** The CA (PEM) that signed the internal node's certificate: the only one trusted on this connection. */
+    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** Client certificate and key (PEM) of the edge's service account (mutual TLS). */
+    clientCertFile: Type.Optional(Type.String({ minLength: 1 })),
+    clientKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** Or the service account's token (`mfa-gateway accounts create`), sent as a bearer token. */
+    token: Type.Optional(Secret({ description: 'SDK token of the edge service account' })),
+    /** 32 bytes as base64 or hex: signs and encrypts this edge's session cookies (the same on every edge node). */
+    sessionKey: Secret({ description: 'session cookie key of the edge nodes (32 bytes, base64 or hex)' }),
+    /** How long one call to the internal node may take (long polls add their own wait). */
+    timeoutSeconds: Type.Integer({ minimum: 1, maximum: 120, default: 15 }),
+  },
+  closed,
+);
+
 export const ConfigSchema = Type.Object(
   {
+    /**
+     * `internal`: the node with the directory and the store. `edge`: a DMZ node without either,
+     * serving the portal, the mobile service and the gateway through the internal node's SDK.
+     */
+    role: Type.Enum(ROLES, { default: 'internal' }),
+    edge: Type.Optional(EdgeSchema),
     server: ServerSchema,
-    store: StoreSchema,
-    directory: DirectorySchema,
+    store: Type.Optional(StoreSchema),
+    directory: Type.Optional(DirectorySchema),
     auth: AuthSchema,
     gateway: GatewaySchema,
     portal: PortalSchema,
@@ -667,6 +694,8 @@ export type UsersFileConfig = Static<typeof UsersFileSchema>;
 export type AuthConfig = Static<typeof AuthSchema>;
 export type RegulationConfig = Static<typeof RegulationSchema>;
 export type StoreConfig = Static<typeof StoreSchema>;
+export type DirectoryConfig = Static<typeof DirectorySchema>;
+export type EdgeConfig = Static<typeof EdgeSchema>;
 export type GatewayConfig = Static<typeof GatewaySchema>;
 export type PortalConfig = Static<typeof PortalSchema>;
 export type MobileConfig = Static<typeof MobileSchema>;

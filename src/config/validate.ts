@@ -170,13 +170,14 @@ function show(value: unknown): string {
 function semanticProblems(config: Config): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const { directory, server } = config;
-  if (directory.type === 'file' && !directory.file) {
+  problems.push(...roleProblems(config));
+  if (directory?.type === 'file' && !directory.file) {
     problems.push({ path: 'directory.file', message: "is required when directory.type is 'file'" });
   }
-  if (directory.type === 'ldap' && !directory.ldap) {
+  if (directory?.type === 'ldap' && !directory.ldap) {
     problems.push({ path: 'directory.ldap', message: "is required when directory.type is 'ldap'" });
   }
-  if (directory.ldap?.groups.mode === 'search' && !directory.ldap.groups.filter.includes('{dn}')) {
+  if (directory?.ldap?.groups.mode === 'search' && !directory.ldap.groups.filter.includes('{dn}')) {
     problems.push({
       path: 'directory.ldap.groups.filter',
       message: "must contain '{dn}' when groups.mode is 'search'",
@@ -202,6 +203,60 @@ function semanticProblems(config: Config): ConfigProblem[] {
     });
   }
   return problems;
+}
+
+/**
+ * An internal node owns the store and the directory; an edge node has neither (the DMZ holds no
+ * user data) and reaches the internal node's SDK over pinned TLS instead.
+ */
+function roleProblems(config: Config): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.role === 'internal') {
+    if (!config.store) problems.push({ path: 'store', message: 'is required (role is internal)' });
+    if (!config.directory) problems.push({ path: 'directory', message: 'is required (role is internal)' });
+    if (config.edge) problems.push({ path: 'edge', message: "is only for role 'edge'" });
+    return problems;
+  }
+  const reason = 'an edge node has no store and no directory: the internal node keeps them';
+  if (config.store) problems.push({ path: 'store', message: `must not be set: ${reason}` });
+  if (config.directory) problems.push({ path: 'directory', message: `must not be set: ${reason}` });
+  if (config.radius.clients.length > 0)
+    problems.push({
+      path: 'radius.clients',
+      message: 'must be empty: RADIUS is served by the internal node',
+    });
+  const { edge } = config;
+  if (!edge) return [...problems, { path: 'edge', message: "is required when role is 'edge'" }];
+  let url: URL | undefined;
+  try {
+    url = new URL(edge.sdkUrl);
+  } catch {
+    problems.push({
+      path: 'edge.sdkUrl',
+      message: `must be an absolute URL, but it's configured as '${edge.sdkUrl}'`,
+    });
+  }
+  if (url && url.protocol !== 'https:' && !isLoopbackHost(url.hostname))
+    problems.push({ path: 'edge.sdkUrl', message: 'must be https (plain http only to a loopback address)' });
+  if (url?.protocol === 'https:' && !edge.caFile)
+    problems.push({
+      path: 'edge.caFile',
+      message: "is required with an https sdkUrl: the internal node's CA is pinned",
+    });
+  if (Boolean(edge.clientCertFile) !== Boolean(edge.clientKeyFile))
+    problems.push({ path: 'edge.clientKeyFile', message: 'clientCertFile and clientKeyFile go together' });
+  if (!edge.clientCertFile && !edge.token)
+    problems.push({
+      path: 'edge',
+      message: 'needs clientCertFile and clientKeyFile, or token, to prove itself to the SDK',
+    });
+  if (edge.clientCertFile && url && url.protocol !== 'https:')
+    problems.push({ path: 'edge.clientCertFile', message: 'needs an https sdkUrl' });
+  return problems;
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || host === '::1' || host.startsWith('127.');
 }
 
 function gatewayProblems(config: Config): ConfigProblem[] {

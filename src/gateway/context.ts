@@ -3,7 +3,7 @@
 import type {} from '@fastify/cookie';
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { Config } from '../config/schema.ts';
-import type { Authenticator } from '../core/auth/authenticator.ts';
+import type { EdgeCore } from '../core/edge-surface.ts';
 import { type ErrorCode, MfaError } from '../core/errors.ts';
 import type { createAccessPolicy } from '../core/policy/access-rules.ts';
 import type { AuditSink, Clock, RequestContext } from '../core/ports.ts';
@@ -23,7 +23,7 @@ export interface GatewayContext {
   policy: ReturnType<typeof createAccessPolicy>;
   gate: Gate;
   cookies: SessionCookies;
-  authenticator: Authenticator;
+  authenticator: EdgeCore['authenticator'];
   audit: AuditSink;
   clock: Clock;
   pages: Pages;

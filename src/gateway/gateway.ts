@@ -8,11 +8,10 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyReplyFrom from '@fastify/reply-from';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
-import type { Authenticator } from '../core/auth/authenticator.ts';
+import type { EdgeCore } from '../core/edge-surface.ts';
 import { createAccessPolicy, ruleFromApp } from '../core/policy/access-rules.ts';
 import { createNetworkList } from '../core/policy/networks.ts';
 import type { AuditSink, Clock, Random } from '../core/ports.ts';
-import type { SessionRevocation } from '../core/sessions/revocation.ts';
 import { createSessionCookies, importSessionKey } from '../http/session-cookie.ts';
 import { compileApps } from './apps.ts';
 import type { GatewayContext } from './context.ts';
@@ -25,14 +24,14 @@ import { createUpgradeHandler } from './upgrade.ts';
 
 export interface GatewayDeps {
   config: Readonly<Config>;
-  authenticator: Authenticator;
-  sessions: SessionRevocation;
+  authenticator: EdgeCore['authenticator'];
+  sessions: EdgeCore['sessions'];
   audit: AuditSink;
   clock: Clock;
   random: Random;
   logger: FastifyBaseLogger;
-  /** The store's encryption key; the cookie key is derived from it. */
-  storeKey: Uint8Array;
+  /** What the cookie key is derived from: the store's key, or on an edge node `edge.sessionKey`. */
+  cookieKeySource: Uint8Array;
   /** Push approvals, when the mobile service runs. */
   push?: GatewayContext['push'];
 }
@@ -46,7 +45,7 @@ export async function createGateway(deps: GatewayDeps) {
   );
   const trustedProxies = createNetworkList(config.server.trustedProxies);
   const cookies = createSessionCookies({
-    key: await importSessionKey(deps.storeKey),
+    key: await importSessionKey(deps.cookieKeySource),
     clock: deps.clock,
     random: deps.random,
     revocation: deps.sessions,

@@ -7,9 +7,8 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { NetworkList } from '../core/policy/networks.ts';
 import type { Gateway } from '../gateway/gateway.ts';
-import type { Services } from '../main.ts';
 import { installErrorHandler } from './error-handler.ts';
-import { registerHealth } from './health.ts';
+import { type HealthChecks, registerHealth } from './health.ts';
 import { INVALID_REQUEST_PATH, prepareRequest } from './request-view.ts';
 
 export const VERSION: string = JSON.parse(
@@ -34,7 +33,8 @@ function httpsOptions(tls: TlsFiles) {
 }
 
 export async function buildHttpServer(deps: {
-  services: Pick<Services, 'store' | 'directory'>;
+  /** What /_mfa/health probes: the store and directory, or on an edge node the internal node. */
+  health: HealthChecks;
   logger: FastifyBaseLogger;
   /** Proxies whose X-Forwarded-For is believed, for every request's client address. */
   trustedProxies: NetworkList;
@@ -67,11 +67,7 @@ export async function buildHttpServer(deps: {
   // HTTP and HTTPS instances have the same API; fastify's types tell them apart only by the server.
   const app = (Fastify as unknown as (o: typeof options) => FastifyInstance)(options);
   installErrorHandler(app);
-  registerHealth(
-    app,
-    { store: () => deps.services.store.ping(), directory: () => deps.services.directory.ping() },
-    VERSION,
-  );
+  registerHealth(app, deps.health, VERSION);
   // Cookies for every page adapter (gateway sign-in, portal); registered once at the root.
   await app.register(fastifyCookie);
   if (deps.portal) await deps.portal.register(app);

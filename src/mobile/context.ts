@@ -1,10 +1,10 @@
 // What the mobile service's routes share: the core services they call and the public Web Push key.
-import type { Core } from '../core/create-core.ts';
+import type { EdgeCore } from '../core/edge-surface.ts';
 
 export interface MobileContext {
   core: {
-    push: Core['push'];
-    enrollment: Pick<Core['enrollment'], 'activateDevice'>;
+    push: EdgeCore['push'];
+    enrollment: Pick<EdgeCore['enrollment'], 'activateDevice'>;
   };
   /** base64url VAPID public key when Web Push is on; the app subscribes with it. */
   vapidPublicKey: string | undefined;

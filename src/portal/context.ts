@@ -3,7 +3,7 @@
 // of named checks (`requireSignedIn`, `requirePermission`) before they act.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.ts';
-import type { Core } from '../core/create-core.ts';
+import type { EdgeCore } from '../core/edge-surface.ts';
 import { MfaError } from '../core/errors.ts';
 import type { NetworkList } from '../core/policy/networks.ts';
 import type { Clock, RequestContext } from '../core/ports.ts';
@@ -20,8 +20,8 @@ export type AdminPermission = Config['portal']['admins'][number]['permissions'][
 export interface PortalContext {
   config: Readonly<Config>;
   /** `push` only waits for a push's answer (the sign-in page's long poll); the phone talks to /mobile. */
-  core: Pick<Core, 'authenticator' | 'enrollment' | 'userAdmin' | 'auditQuery' | 'audit'> & {
-    push: Pick<Core['push'], 'waitForAnswer'>;
+  core: Pick<EdgeCore, 'authenticator' | 'enrollment' | 'userAdmin' | 'auditQuery' | 'audit'> & {
+    push: Pick<EdgeCore['push'], 'waitForAnswer'>;
   };
   clock: Clock;
   cookies: SessionCookies;

@@ -5,7 +5,7 @@ import fastifyFormbody from '@fastify/formbody';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.ts';
-import type { Core } from '../core/create-core.ts';
+import type { EdgeCore } from '../core/edge-surface.ts';
 import { MfaError, toMfaError } from '../core/errors.ts';
 import { createNetworkList } from '../core/policy/networks.ts';
 import type { Clock, Random } from '../core/ports.ts';
@@ -21,11 +21,11 @@ import { registerSignInRoutes } from './sign-in-routes.ts';
 
 export interface PortalDeps {
   config: Readonly<Config>;
-  core: PortalContext['core'] & Pick<Core, 'sessions'>;
+  core: PortalContext['core'] & Pick<EdgeCore, 'sessions'>;
   clock: Clock;
   random: Random;
-  /** The store's encryption key; the portal's cookie key is derived from it (its own purpose). */
-  storeKey: Uint8Array;
+  /** What the portal's cookie key is derived from (its own purpose): the store's key, or `edge.sessionKey`. */
+  cookieKeySource: Uint8Array;
 }
 
 export async function createPortal(deps: PortalDeps) {
@@ -41,7 +41,7 @@ export async function createPortal(deps: PortalDeps) {
     core: deps.core,
     clock: deps.clock,
     cookies: createSessionCookies({
-      key: await importSessionKey(deps.storeKey, 'portal'),
+      key: await importSessionKey(deps.cookieKeySource, 'portal'),
       clock: deps.clock,
       random: deps.random,
       revocation: deps.core.sessions,

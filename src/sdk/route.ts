@@ -33,5 +33,7 @@ export interface SdkRoute {
   body?: TSchema;
   /** Status code of success and its body. */
   success: { status: 200 | 201 | 204; schema?: TSchema };
+  /** The reason the call is audited under; null: not audited one by one. Default: the operationId. */
+  auditReason?: (body: Record<string, unknown>) => string | null;
   handle(call: SdkCall): Promise<unknown>;
 }

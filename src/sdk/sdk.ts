@@ -3,11 +3,13 @@
 // scope, rate limited per account, and audited. Handlers only translate to the core.
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { EdgeCore } from '../core/edge-surface.ts';
 import { MfaError } from '../core/errors.ts';
 import { createNetworkList } from '../core/policy/networks.ts';
-import type { AuditSink, Clock, ServiceAccount } from '../core/ports.ts';
+import type { Clock, ServiceAccount } from '../core/ports.ts';
 import { requestView } from '../http/request-view.ts';
 import { callerOf } from './credentials.ts';
+import { edgeRoutes } from './edge-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import type { SdkRoute } from './route.ts';
 import { type SdkCore, sdkRoutes } from './routes.ts';
@@ -15,7 +17,8 @@ import { type SdkCore, sdkRoutes } from './routes.ts';
 export const SDK_PREFIX = '/sdk/v1';
 
 export interface SdkDeps {
-  core: SdkCore & { audit: AuditSink };
+  /** The SDK's own operations, and the core surface edge nodes call. */
+  core: SdkCore & EdgeCore;
   clock: Clock;
   publicUrl: string;
   version: string;
@@ -26,7 +29,10 @@ export interface SdkDeps {
 
 export function createSdk(deps: SdkDeps) {
   const { core, clock } = deps;
-  const routes = sdkRoutes(core, { publicUrl: deps.publicUrl, health: deps.health });
+  const routes = [
+    ...sdkRoutes(core, { publicUrl: deps.publicUrl, health: deps.health }),
+    ...edgeRoutes(core),
+  ];
   const document = openApiDocument(routes, deps.version, deps.publicUrl);
   const callers = new WeakMap<FastifyRequest, ServiceAccount>();
   const networks = new Map<string, ReturnType<typeof createNetworkList>>();
@@ -61,6 +67,10 @@ export function createSdk(deps: SdkDeps) {
   async function audit(request: FastifyRequest, status: number): Promise<void> {
     const route = routeOf(request);
     const account = callers.get(request);
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const reason =
+      route?.auditReason && status < 400 ? route.auditReason(body) : (route?.operationId ?? 'unknown');
+    if (reason === null) return;
     await core.audit.record({
       at: clock.now(),
       type: 'sdk.call',
@@ -68,7 +78,7 @@ export function createSdk(deps: SdkDeps) {
       channel: 'sdk',
       username: (request.params as { username?: string } | undefined)?.username ?? null,
       clientAddress: requestView(request.raw).clientAddress,
-      reason: route?.operationId ?? 'unknown',
+      reason,
       actor: account ? `sdk:${account.name}` : null,
       application: account?.name ?? null,
       details: { method: request.method, status },
@@ -95,7 +105,9 @@ export function createSdk(deps: SdkDeps) {
           scope.addHook('onRequest', async (request, reply) => {
             reply.header('cache-control', 'no-store');
             await admit(request);
-            await limit.call(scope, request, reply);
+            // An edge node carries every user of the DMZ: its users are limited by the core's
+            // regulation and the edge's own per-address limits, not by one account's budget.
+            if (!callers.get(request)?.scopes.includes('edge')) await limit.call(scope, request, reply);
           });
           scope.addHook('onResponse', async (request, reply) => {
             const route = routeOf(request);

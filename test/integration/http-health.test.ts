@@ -14,7 +14,7 @@ const failing = async () => {
 
 function app(store: () => Promise<void>, directory: () => Promise<void>) {
   return buildHttpServer({
-    services: { store: { ping: store }, directory: { ping: directory } } as never,
+    health: { store, directory },
     logger,
     trustedProxies: createNetworkList([]),
   });

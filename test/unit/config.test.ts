@@ -31,8 +31,8 @@ describe('configuration', () => {
     const config = parseConfig(minimal, { file: '/etc/mfa/config.yaml', env: {} });
     assert.equal(config.server.listen[0]?.port, 8080);
     assert.equal(config.auth.totp.window, 1);
-    assert.equal(config.directory.file?.path, '/etc/mfa/users.yaml');
-    assert.equal(config.store.sqlite.path, '/etc/mfa/data/mfa-gateway.db');
+    assert.equal(config.directory?.file?.path, '/etc/mfa/users.yaml');
+    assert.equal(config.store?.sqlite.path, '/etc/mfa/data/mfa-gateway.db');
     assert.deepEqual(config.server.trustedProxies, []);
   });
 
@@ -209,8 +209,8 @@ directory:
 `;
     writeFileSync(join(dir, 'config.yaml'), text);
     const config = loadConfig(join(dir, 'config.yaml'), { MFA_KEY: KEY });
-    assert.equal(config.store.encryptionKey, KEY);
-    assert.equal(config.directory.ldap?.bindPassword, 's3cret-from-file');
+    assert.equal(config.store?.encryptionKey, KEY);
+    assert.equal(config.directory?.ldap?.bindPassword, 's3cret-from-file');
     const problems = problemsOf(text.replace('file:bind.secret', 'file:/nonexistent/secret'));
     assert.deepEqual(
       problems.map((p) => p.path),
