@@ -57,14 +57,19 @@ type MethodsOf<S extends EdgeService> = (typeof EDGE_SURFACE)[S][number];
  * offers it remotely: those adapters are typed against this, so a new call must join the list.
  */
 export interface EdgeCore {
-  authenticator: Pick<Core['authenticator'], MethodsOf<'authenticator'>>;
-  enrollment: Pick<Core['enrollment'], MethodsOf<'enrollment'>>;
-  userAdmin: Pick<Core['userAdmin'], MethodsOf<'userAdmin'>>;
-  push: Pick<Core['push'], MethodsOf<'push'>>;
-  sessions: Pick<Core['sessions'], MethodsOf<'sessions'>>;
-  audit: Pick<Core['audit'], MethodsOf<'audit'>>;
+  authenticator: Remote<Pick<Core['authenticator'], MethodsOf<'authenticator'>>>;
+  enrollment: Remote<Pick<Core['enrollment'], MethodsOf<'enrollment'>>>;
+  userAdmin: Remote<Pick<Core['userAdmin'], MethodsOf<'userAdmin'>>>;
+  push: Remote<Pick<Core['push'], MethodsOf<'push'>>>;
+  sessions: Remote<Pick<Core['sessions'], MethodsOf<'sessions'>>>;
+  audit: Remote<Pick<Core['audit'], MethodsOf<'audit'>>>;
   auditQuery: Core['auditQuery'];
 }
+
+/** Every method may be remote, so every method answers with a promise (the core's do already). */
+type Remote<T> = {
+  [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => Promise<R> : never;
+};
 
 /** `service.method`, or `auditQuery`. */
 export type EdgeMethod = { [S in EdgeService]: `${S}.${MethodsOf<S>}` }[EdgeService] | 'auditQuery';

@@ -239,7 +239,7 @@ export function registerSelfServiceRoutes(app: FastifyInstance, ctx: PortalConte
   async function draftSeed(reply: FastifyReply, pr: PortalRequest, session: Session) {
     const existing = session.draft?.seed;
     if (existing) return { secretBase32: existing, uri: session.draft?.seedUri ?? '' };
-    const seed = core.enrollment.newTotpSeed(session.username);
+    const seed = await core.enrollment.newTotpSeed(session.username);
     await updatePortalSession(ctx, reply, pr, {
       draft: { ...session.draft, seed: seed.secretBase32, seedUri: seed.uri },
     });

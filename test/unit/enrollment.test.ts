@@ -21,7 +21,7 @@ async function withFactor(f: Fixture, username = 'alice') {
 
 /** A draft seed from the portal and a code for it now. */
 async function draft(f: Fixture, username = 'alice') {
-  const seed = f.enrollment.newTotpSeed(username);
+  const seed = await f.enrollment.newTotpSeed(username);
   return { ...seed, code: await codeFor(seed.secretBase32, f.clock.now()) };
 }
 
@@ -246,12 +246,12 @@ describe('TOTP enrollment', () => {
     assert.equal((await f.enrollment.overview('bob')).user.defaultMethod, 'sms');
   });
 
-  test('a new seed is 160 bits, shown once as base32 and as an otpauth URI for the user', () => {
+  test('a new seed is 160 bits, shown once as base32 and as an otpauth URI for the user', async () => {
     const f = coreFixture();
-    const seed = f.enrollment.newTotpSeed('Alice');
+    const seed = await f.enrollment.newTotpSeed('Alice');
     assert.equal(base32Decode(seed.secretBase32).length, 20);
     assert.match(seed.uri, /^otpauth:\/\/totp\/test:alice\?/);
-    assert.notEqual(f.enrollment.newTotpSeed('alice').secretBase32, seed.secretBase32);
+    assert.notEqual((await f.enrollment.newTotpSeed('alice')).secretBase32, seed.secretBase32);
   });
 
   test('an imported OATH token needs at least 128 bits and a label, and a code from it', async () => {

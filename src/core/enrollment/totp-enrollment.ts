@@ -84,7 +84,8 @@ export function createTotpEnrollment(
      * A fresh seed to show as a QR code, for the signed-in user (the account name in the app). Nothing
      * is looked up or saved: the caller keeps the draft until `confirmTotp`.
      */
-    newTotpSeed(username: string): { secretBase32: string; uri: string } {
+    /** Async like every enrollment call: an edge node asks the internal node for it. */
+    async newTotpSeed(username: string): Promise<{ secretBase32: string; uri: string }> {
       const seed = generateTotpSeed(random);
       return {
         secretBase32: base32Encode(seed),
