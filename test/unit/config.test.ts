@@ -325,3 +325,69 @@ radius:
     assert.ok(demoSecretValues().size >= 1);
   });
 });
+
+describe('roles: internal and edge', () => {
+  const edge = (lines: string) => `role: edge
+edge:
+${lines}
+`;
+
+  test('an edge node needs only the SDK URL, the pinned CA, its certificate and a session key; paths resolve', () => {
+    const config = parseConfig(
+      edge(`  sdkUrl: https://mfa-internal.corp.example:8443/sdk/v1
+  caFile: pki/ca.pem
+  clientCertFile: pki/edge.pem
+  clientKeyFile: pki/edge.key
+  sessionKey: ${KEY}`),
+      { file: '/etc/mfa/edge.yaml', env: {} },
+    );
+    assert.equal(config.role, 'edge');
+    assert.equal(config.store, undefined);
+    assert.equal(config.directory, undefined);
+    assert.equal(config.edge?.caFile, '/etc/mfa/pki/ca.pem');
+    assert.equal(config.edge?.clientKeyFile, '/etc/mfa/pki/edge.key');
+    assert.equal(config.edge?.timeoutSeconds, 15);
+  });
+
+  test('an edge node with a store, a directory or RADIUS clients is refused, every problem at once', () => {
+    const problems = problemsOf(`${minimal}role: edge
+edge:
+  sdkUrl: http://mfa-internal.corp.example/sdk/v1
+  clientCertFile: edge.pem
+  sessionKey: ${KEY}
+radius:
+  clients: [{ name: vpn, address: 192.0.2.1, secret: a-long-enough-shared-secret, mode: challenge }]
+`);
+    const paths = problems.map((p) => p.path);
+    for (const path of [
+      'store',
+      'directory',
+      'radius.clients',
+      'edge.sdkUrl',
+      'edge.clientKeyFile',
+      'edge.clientCertFile',
+    ])
+      assert.ok(paths.includes(path), `${path} in ${JSON.stringify(problems)}`);
+    assert.match(problems.find((p) => p.path === 'edge.sdkUrl')?.message ?? '', /https/);
+  });
+
+  test('an https SDK URL needs the CA to pin, and the edge must prove itself somehow', () => {
+    const problems = problemsOf(
+      edge(`  sdkUrl: https://mfa-internal.corp.example/sdk/v1\n  sessionKey: ${KEY}`),
+    );
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['edge.caFile', 'edge'],
+    );
+  });
+
+  test('an internal node needs the store and the directory, and no edge section', () => {
+    const problems = problemsOf(
+      `edge:\n  sdkUrl: http://127.0.0.1:1/sdk/v1\n  token: t\n  sessionKey: ${KEY}\n`,
+    );
+    assert.deepEqual(
+      problems.map((p) => p.path),
+      ['store', 'directory', 'edge'],
+    );
+  });
+});
