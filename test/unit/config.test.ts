@@ -381,6 +381,13 @@ radius:
     );
   });
 
+  test('the edge example in config/ is valid as shipped', () => {
+    const file = new URL('../../config/edge.example.yaml', import.meta.url).pathname;
+    const config = loadConfig(file, { MFA_EDGE_SESSION_KEY: KEY });
+    assert.equal(config.role, 'edge');
+    assert.equal(config.edge?.caFile, '/etc/mfa-gateway/pki/internal-ca.pem');
+  });
+
   test('an internal node needs the store and the directory, and no edge section', () => {
     const problems = problemsOf(
       `edge:\n  sdkUrl: http://127.0.0.1:1/sdk/v1\n  token: t\n  sessionKey: ${KEY}\n`,
