@@ -51,6 +51,7 @@ export interface Services {
   push: Core['push'];
   pushHub: Core['pushHub'];
   accounts: Core['accounts'];
+  sdkAuthentications: Core['sdkAuthentications'];
   close(): Promise<void>;
 }
 
@@ -245,6 +246,7 @@ async function internalNode(config: Readonly<Config>, options: { logger?: Logger
           store.deleteExpiredRevocations(now),
           store.deleteExpiredEnrollmentWindows(now),
           store.deleteExpiredActivationCodes(now),
+          store.deleteExpiredSdkAuthentications(now),
           // Answered and expired pushes stay a while, so a page that was waiting still learns the outcome.
           store.deleteOldPushRequests(now - PUSH_RETENTION_MS),
         ]).catch((error: unknown) => services.logger.warn({ err: error }, 'store sweep failed'));

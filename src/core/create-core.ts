@@ -3,6 +3,7 @@
 import { createServiceAccounts } from './accounts/service-accounts.ts';
 import { type AuditLogger, createAuditLog } from './audit/audit-log.ts';
 import { type AuthSettings, createAuthenticator } from './auth/authenticator.ts';
+import { createSdkAuthentications } from './auth/sdk-authentications.ts';
 import { createEnrollment } from './enrollment/enrollment.ts';
 import type { EnrollmentSettings } from './enrollment/types.ts';
 import { createTotpVerifier, type TotpSettings } from './factors/totp.ts';
@@ -21,10 +22,12 @@ import type {
   PushSender,
   Random,
   RegulationStore,
+  SdkAuthenticationStore,
   SecurityAnswerStore,
   ServiceAccountStore,
   SessionRevocationStore,
   StoredAuditEvent,
+  UserDeletionStore,
   UserStore,
 } from './ports.ts';
 import { createPushApprovals, type PushSettings } from './push/push-approvals.ts';
@@ -32,6 +35,7 @@ import { createPushHub } from './push/push-hub.ts';
 import { createRegulator, type RegulationSettings } from './regulation/regulator.ts';
 import { createSecretHasher } from './secrets/secret-hash.ts';
 import { createSessionRevocation } from './sessions/revocation.ts';
+import { pseudonymKey } from './users/audit-erasure.ts';
 import { createDirectoryImport } from './users/directory-import.ts';
 import { createUserAdmin } from './users/user-admin.ts';
 
@@ -47,7 +51,9 @@ export type CoreStore = UserStore &
   EnrollmentWindowStore &
   MobileDeviceStore &
   PushRequestStore &
-  ServiceAccountStore;
+  ServiceAccountStore &
+  UserDeletionStore &
+  SdkAuthenticationStore;
 
 export interface CorePorts {
   directory: Directory;
@@ -157,11 +163,25 @@ export function createCore(ports: CorePorts, settings: CoreSettings) {
     clock,
     random,
     totp: settings.totp,
+    pin: settings.enrollment.pin,
+    hasher,
+    auditStore: store,
+    deletions: store,
+    pseudonymKey: pseudonymKey(ports.pepper),
   });
   const importUsers = createDirectoryImport({ directory, users: store, audit, clock });
   /** The audit log as administrators and users read it (filters in `AuditQuery`). */
   const auditQuery = (query: AuditQuery): Promise<StoredAuditEvent[]> => store.queryAudit(query);
   const accounts = createServiceAccounts({ store, audit, clock, random });
+  const sdkAuthentications = createSdkAuthentications({
+    authenticator,
+    push,
+    challenges: store,
+    store,
+    clock,
+    random,
+    challengeTtlSeconds: settings.auth.challengeTtlSeconds,
+  });
   return {
     accounts,
     audit,
@@ -176,6 +196,7 @@ export function createCore(ports: CorePorts, settings: CoreSettings) {
     auditQuery,
     push,
     pushHub,
+    sdkAuthentications,
   };
 }
 

@@ -521,3 +521,108 @@ export interface ServiceAccountStore {
   /** False when there was no such active account. */
   revokeServiceAccount(name: string, at: number): Promise<boolean>;
 }
+
+// ---------------------------------------------------------------- deleting a user (GDPR)
+
+/** How many rows deleting a user removed, per kind: the audit event's details. */
+export interface UserDeletionCounts {
+  factors: number;
+  mobileDevices: number;
+  securityAnswers: number;
+  bypasses: number;
+  enrollmentWindows: number;
+  activationCodes: number;
+  pushRequests: number;
+  challenges: number;
+  regulationCounters: number;
+  sdkAuthentications: number;
+  /** Audit events rewritten by an erasure (0 for a plain deletion, which keeps them as they are). */
+  auditEventsErased: number;
+}
+
+/** An erasure's rewrite of the audit log, applied in the deletion's transaction. */
+export interface AuditErasure {
+  /** Events whose `username` or `actor` is this canonical name are rewritten; others are not touched. */
+  username: string;
+  rewrite(event: StoredAuditEvent): AuditEvent;
+}
+
+export interface UserDeletionStore {
+  /**
+   * Deletes the user and every row about them in one transaction: factors (and the devices on
+   * them), security answers, bypasses, enrollment windows, activation codes, push requests,
+   * challenges and SDK authentications (by user id or by name), and the regulation counters named
+   * in `regulationSubjects`;
+   * with `erase`, rewrites their audit events too. Undefined, with nothing changed, when the user
+   * (id and name together) is no longer there.
+   */
+  deleteUser(
+    user: { id: string; username: string },
+    options: { regulationSubjects: string[]; erase?: AuditErasure },
+  ): Promise<UserDeletionCounts | undefined>;
+}
+
+// ---------------------------------------------------------------- SDK authentications
+
+/**
+ * Where an authentication started through the SDK stands. `pending` (a push the phone has not
+ * answered) and `code_required` are open; `approved`, `denied`, `expired` and `failed` are final
+ * and never change once recorded.
+ */
+export const SDK_AUTH_STATUSES = [
+  'pending',
+  'code_required',
+  'approved',
+  'denied',
+  'expired',
+  'failed',
+] as const;
+export type SdkAuthStatus = (typeof SDK_AUTH_STATUSES)[number];
+export type SdkAuthFinalStatus = Exclude<SdkAuthStatus, 'pending' | 'code_required'>;
+
+export const SDK_AUTH_METHODS = ['push', 'code'] as const;
+export type SdkAuthMethod = (typeof SDK_AUTH_METHODS)[number];
+
+/**
+ * An authentication a service account started: the challenge (and push) behind it, and its result.
+ * It lives in the store so that any node answers a poll, and so that the result outlives the
+ * challenge, which completing it consumes.
+ */
+export interface SdkAuthentication {
+  /** Random (144 bits): the handle the integration reads the result with. */
+  id: string;
+  /** The service account that started it; to every other account it does not exist. */
+  accountId: string;
+  /** Null for a user unknown to the store whom `requireUserMatch: primary-only` let through. */
+  userId: string | null;
+  username: string;
+  /** How the second factor is asked for; null when none was (a one-time bypass). */
+  method: SdkAuthMethod | null;
+  /** The challenge that completes it; null when it was decided at once. */
+  challengeId: string | null;
+  pushRequestId: string | null;
+  status: SdkAuthStatus;
+  /** Why it ended as it did: `push`, `code`, `bypass`, `denied`, `fraud`, an error code ... */
+  reason: string | null;
+  createdAt: number;
+  /** The challenge's expiry: still open then, it has expired. */
+  expiresAt: number;
+  /** The result is readable until then (after `expiresAt`, so that a poller still learns it). */
+  keepUntil: number;
+  finishedAt: number | null;
+}
+
+export interface SdkAuthenticationStore {
+  createSdkAuthentication(authentication: SdkAuthentication): Promise<void>;
+  getSdkAuthentication(id: string): Promise<SdkAuthentication | undefined>;
+  /**
+   * Records the result in one conditional update, only while the authentication is open; false when
+   * a result was recorded first (the first one stands).
+   */
+  finishSdkAuthentication(
+    id: string,
+    result: { status: SdkAuthFinalStatus; reason: string | null; at: number },
+  ): Promise<boolean>;
+  /** Deletes the authentications whose result need not be kept at `before` any more. */
+  deleteExpiredSdkAuthentications(before: number): Promise<number>;
+}

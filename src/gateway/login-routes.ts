@@ -274,7 +274,7 @@ export function registerLoginRoutes(app: FastifyInstance, ctx: GatewayContext): 
   /** Polled (held up to 25 s) by push-wait.js: the state of this sign-in's push. */
   app.get(`${LOGIN}/push/status`, async (request, reply) => {
     const session = await ctx.gate.readSession(requestView(request.raw), request.headers.cookie);
-    return sendPushStatus(request, reply, ctx.push, session?.pending?.push?.id);
+    return sendPushStatus(reply, ctx.push, session?.pending?.push?.id);
   });
 
   app.post(`${LOGIN}/push`, async (request, reply) => {

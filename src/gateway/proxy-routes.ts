@@ -177,7 +177,7 @@ export function registerProxyRoutes(app: FastifyInstance, ctx: GatewayContext): 
         const push = outcome.push;
         if (code !== undefined) await authenticator.completeLogin(outcome.challenge.id, code, rctx);
         else if (push && ctx.push) {
-          await ctx.push.waitForAnswer(push.id, ctx.outOfBandWaitMs, clientGone(request));
+          await ctx.push.waitForAnswer(push.id, ctx.outOfBandWaitMs, clientGone(reply));
           await authenticator.completeWithPush(outcome.challenge.id, push.id, rctx);
         } else return basicChallenge(reply, app);
         session = cookies.create({

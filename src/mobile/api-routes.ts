@@ -47,7 +47,7 @@ export function registerMobileApiRoutes(app: FastifyInstance, ctx: MobileContext
     const waitSeconds = Number.isFinite(asked)
       ? Math.min(Math.max(Math.trunc(asked), 0), MAX_WAIT_SECONDS)
       : 0;
-    const requests = await push.requestsForDevice(phone, waitSeconds * 1000, clientGone(request));
+    const requests = await push.requestsForDevice(phone, waitSeconds * 1000, clientGone(reply));
     return reply.header('cache-control', 'no-store').send({ requests });
   });
 

@@ -206,7 +206,7 @@ export function registerSignInRoutes(app: FastifyInstance, ctx: PortalContext): 
   /** Polled by push-wait.js, held up to 25 s: the state of this sign-in's push as JSON. */
   app.get(`${LOGIN}/push/status`, async (request, reply) => {
     const pr = await portalRequest(ctx, request);
-    return sendPushStatus(request, reply, core.push, pr.session?.pending?.push?.id);
+    return sendPushStatus(reply, core.push, pr.session?.pending?.push?.id);
   });
 
   app.post(`${LOGIN}/push`, async (request, reply) => {

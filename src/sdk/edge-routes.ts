@@ -2,7 +2,6 @@
 // the directory and the store: one core call from the list in core/edge-surface.ts, with its
 // arguments and result in the edge encoding. The internal node keeps every decision; the edge
 // reports the end user's address, which the core uses as it would from its own portal.
-import type { FastifyReply } from 'fastify';
 import Type from 'typebox';
 import {
   decodeEdgeValue,
@@ -17,6 +16,7 @@ import {
 } from '../core/edge-surface.ts';
 import { MfaError } from '../core/errors.ts';
 import type { AuditEvent } from '../core/ports.ts';
+import { clientGone } from '../http/waiting-request.ts';
 import type { SdkRoute } from './route.ts';
 
 /** The longest an edge's long poll may hold a call (the mobile API and push pages wait less). */
@@ -31,13 +31,6 @@ const EdgeCallBody = Type.Object(
   },
   { additionalProperties: false },
 );
-
-/** Aborts when the edge hangs up (the user left the page), so the long poll ends with it. */
-function callerGone(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once('close', () => controller.abort());
-  return controller.signal;
-}
 
 export function edgeRoutes(core: EdgeCore): SdkRoute[] {
   const call = (method: EdgeMethod, args: unknown[]): Promise<unknown> => {
@@ -79,7 +72,8 @@ export function edgeRoutes(core: EdgeCore): SdkRoute[] {
             });
         }
         const signalAt = EDGE_SIGNAL_ARGUMENT[method];
-        if (signalAt !== undefined) args[signalAt] = callerGone(reply);
+        // The edge hangs up when its user left the page: the long poll ends with it.
+        if (signalAt !== undefined) args[signalAt] = clientGone(reply);
         if (method === 'audit.record') args[0] = fromEdge(args[0], account.name);
         return { result: encodeEdgeValue(await call(method, args)) };
       },

@@ -17,6 +17,8 @@ export interface SdkCall {
   body: Record<string, unknown>;
   request: FastifyRequest;
   reply: FastifyReply;
+  /** The name the call's `sdk.call` event carries instead of the path's (an erased user's pseudonym). */
+  auditUsername(name: string): void;
 }
 
 export interface SdkRoute {

@@ -2,10 +2,11 @@
 // it owns (names, phones, seconds) and throws catalogue errors with the field.
 import Type from 'typebox';
 import type { Core } from '../core/create-core.ts';
-import { MfaError } from '../core/errors.ts';
+import { isMfaError, MfaError } from '../core/errors.ts';
 import { AUDIT_OUTCOMES, USER_STATUSES } from '../core/ports.ts';
 import type { SdkRoute } from './route.ts';
-import { Expiry, iso, User, UsernameParams, userJson } from './schemas.ts';
+import { AuditEvent, auditEventJson, Expiry, iso, User, UsernameParams, userJson } from './schemas.ts';
+import { userDataRoutes } from './user-data-routes.ts';
 
 export interface SdkCore {
   accounts: Core['accounts'];
@@ -15,19 +16,15 @@ export interface SdkCore {
   auditQuery: Core['auditQuery'];
 }
 
-const AuditEvent = Type.Object({
-  id: Type.String(),
-  at: Type.String({ format: 'date-time' }),
-  type: Type.String(),
-  outcome: Type.String(),
-  channel: Type.String(),
-  username: Type.Union([Type.String(), Type.Null()]),
-  clientAddress: Type.Union([Type.String(), Type.Null()]),
-  reason: Type.Union([Type.String(), Type.Null()]),
-  actor: Type.Union([Type.String(), Type.Null()]),
-  application: Type.Union([Type.String(), Type.Null()]),
-  details: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
-});
+/** The core names its own field (`pin`); the SDK's 400s name the request's path to it (`body.pin`). */
+function inBody(error: unknown, field: string): unknown {
+  if (!isMfaError(error, 'input.invalid') || error.field !== field) return error;
+  return new MfaError('input.invalid', {
+    field: `body.${field}`,
+    ...(error.detail ? { detail: error.detail } : {}),
+    cause: error,
+  });
+}
 
 export function sdkRoutes(
   core: SdkCore,
@@ -113,7 +110,8 @@ export function sdkRoutes(
       method: 'PATCH',
       url: '/users/:username',
       operationId: 'updateUser',
-      summary: 'Changes settings: phones, method, language, display name, e-mail, enabled',
+      summary:
+        'Changes settings: phones, method, language, PIN (null clears it), display name, e-mail, enabled',
       tag: 'users',
       scope: 'users:write',
       params: UsernameParams,
@@ -124,6 +122,13 @@ export function sdkRoutes(
           phones: Type.Optional(Type.Array(Type.String(), { maxItems: 5 })),
           method: Type.Optional(Type.Union([Type.Enum(['totp', 'push', 'sms', 'voice']), Type.Null()])),
           language: Type.Optional(Type.Union([Type.String({ maxLength: 16 }), Type.Null()])),
+          // Null first: with type coercion, a string branch tried first would turn null into "".
+          pin: Type.Optional(
+            Type.Union([
+              Type.Null(),
+              Type.String({ maxLength: 64, description: 'digits, within the portal’s PIN rules' }),
+            ]),
+          ),
           enabled: Type.Optional(Type.Boolean()),
         },
         { additionalProperties: false, minProperties: 1 },
@@ -132,16 +137,21 @@ export function sdkRoutes(
       handle: async ({ params, body, admin }) => {
         const username = params.username ?? '';
         const { enabled, method, ...settings } = body as Record<string, never>;
-        let user = await userAdmin.updateSettings(
-          username,
-          { ...settings, ...(method !== undefined ? { defaultMethod: method } : {}) },
-          admin,
-        );
+        let user = await userAdmin
+          .updateSettings(
+            username,
+            { ...settings, ...(method !== undefined ? { defaultMethod: method } : {}) },
+            admin,
+          )
+          .catch((error: unknown) => {
+            throw inBody(error, 'pin');
+          });
         if (enabled === true && user.status !== 'enabled') user = await userAdmin.enable(username, admin);
         if (enabled === false && user.status === 'enabled') user = await userAdmin.disable(username, admin);
         return userJson(user);
       },
     },
+    ...userDataRoutes(userAdmin),
     {
       method: 'POST',
       url: '/users/:username/verify-code',
@@ -262,7 +272,7 @@ export function sdkRoutes(
           limit: Number(query.limit ?? 100),
           order: 'newest',
         });
-        return { events: events.map((e) => ({ ...e, at: iso(e.at) })) };
+        return { events: events.map(auditEventJson) };
       },
     },
   ];

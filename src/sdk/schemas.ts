@@ -1,6 +1,6 @@
 // The JSON shapes the SDK answers with, shared by routes and the OpenAPI document.
 import Type from 'typebox';
-import { METHODS, USER_STATUSES, type UserRecord } from '../core/ports.ts';
+import { METHODS, type StoredAuditEvent, USER_STATUSES, type UserRecord } from '../core/ports.ts';
 
 export const Username = Type.String({
   minLength: 1,
@@ -42,3 +42,19 @@ export function userJson(user: UserRecord) {
 
 export const Expiry = Type.Object({ expiresAt: Type.String({ format: 'date-time' }) });
 export const iso = (ms: number) => new Date(ms).toISOString();
+
+export const AuditEvent = Type.Object({
+  id: Type.String(),
+  at: Type.String({ format: 'date-time' }),
+  type: Type.String(),
+  outcome: Type.String(),
+  channel: Type.String(),
+  username: Type.Union([Type.String(), Type.Null()]),
+  clientAddress: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.Union([Type.String(), Type.Null()]),
+  actor: Type.Union([Type.String(), Type.Null()]),
+  application: Type.Union([Type.String(), Type.Null()]),
+  details: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+});
+
+export const auditEventJson = (event: StoredAuditEvent) => ({ ...event, at: iso(event.at) });

@@ -8,6 +8,7 @@ import { MfaError } from '../core/errors.ts';
 import { createNetworkList } from '../core/policy/networks.ts';
 import type { Clock, ServiceAccount } from '../core/ports.ts';
 import { requestView } from '../http/request-view.ts';
+import { type AuthenticationCore, authenticationRoutes } from './auth-routes.ts';
 import { callerOf } from './credentials.ts';
 import { edgeRoutes } from './edge-routes.ts';
 import { openApiDocument } from './openapi.ts';
@@ -18,7 +19,7 @@ export const SDK_PREFIX = '/sdk/v1';
 
 export interface SdkDeps {
   /** The SDK's own operations, and the core surface edge nodes call. */
-  core: SdkCore & EdgeCore;
+  core: SdkCore & EdgeCore & AuthenticationCore;
   clock: Clock;
   publicUrl: string;
   version: string;
@@ -31,10 +32,12 @@ export function createSdk(deps: SdkDeps) {
   const { core, clock } = deps;
   const routes = [
     ...sdkRoutes(core, { publicUrl: deps.publicUrl, health: deps.health }),
+    ...authenticationRoutes(core),
     ...edgeRoutes(core),
   ];
   const document = openApiDocument(routes, deps.version, deps.publicUrl);
   const callers = new WeakMap<FastifyRequest, ServiceAccount>();
+  const auditNames = new WeakMap<FastifyRequest, string>();
   const networks = new Map<string, ReturnType<typeof createNetworkList>>();
 
   const routeOf = (request: FastifyRequest) =>
@@ -76,7 +79,8 @@ export function createSdk(deps: SdkDeps) {
       type: 'sdk.call',
       outcome: status < 400 ? 'success' : 'failure',
       channel: 'sdk',
-      username: (request.params as { username?: string } | undefined)?.username ?? null,
+      username:
+        auditNames.get(request) ?? (request.params as { username?: string } | undefined)?.username ?? null,
       clientAddress: requestView(request.raw).clientAddress,
       reason,
       actor: account ? `sdk:${account.name}` : null,
@@ -149,6 +153,7 @@ export function createSdk(deps: SdkDeps) {
                   body: (request.body ?? {}) as Record<string, unknown>,
                   request,
                   reply,
+                  auditUsername: (name) => auditNames.set(request, name),
                 });
                 reply.status(route.success.status);
                 return route.success.status === 204 ? reply.send() : result;

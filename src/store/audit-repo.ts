@@ -21,7 +21,7 @@ export const DEFAULT_AUDIT_LIMIT = 1000;
 const typeStartsWith = (prefix: string) =>
   sql<boolean>`substr(${sql.ref('type')}, 1, ${[...prefix].length}) = ${prefix}`;
 
-function toEvent(row: Selectable<AuditEventsTable>): StoredAuditEvent {
+export function toEvent(row: Selectable<AuditEventsTable>): StoredAuditEvent {
   return {
     id: row.id,
     at: toMillis(row.at),

@@ -12,9 +12,11 @@ import { createPushRequestsRepo } from './push-requests-repo.ts';
 import { createRegulationRepo } from './regulation-repo.ts';
 import { createRevocationsRepo } from './revocations-repo.ts';
 import type { Database } from './schema.ts';
+import { createSdkAuthenticationsRepo } from './sdk-authentications-repo.ts';
 import type { SecretBox } from './secret-box.ts';
 import { createSecurityAnswersRepo } from './security-answers-repo.ts';
 import { createServiceAccountsRepo } from './service-accounts-repo.ts';
+import { createUserDeletionRepo } from './user-deletion-repo.ts';
 import { createUsersRepo } from './users-repo.ts';
 
 export type Store = CoreStore & {
@@ -42,6 +44,8 @@ export function createSqlStore(db: Kysely<Database>, deps: StoreDeps): Store {
     ...createMobileDevicesRepo(db, deps),
     ...createPushRequestsRepo(db),
     ...createServiceAccountsRepo(db),
+    ...createSdkAuthenticationsRepo(db),
+    ...createUserDeletionRepo(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -1,4 +1,4 @@
-// The store's table types for Kysely: one interface per table, in the shape of migrations 0001 to 0004.
+// The store's table types for Kysely: one interface per table, in the shape of migrations 0001 to 0006.
 import type { ColumnType } from 'kysely';
 
 /**
@@ -179,6 +179,22 @@ export interface ServiceAccountsTable {
   revoked_at: NullableMillis;
 }
 
+export interface SdkAuthenticationsTable {
+  id: string;
+  account_id: string;
+  user_id: string | null;
+  username: string;
+  method: string | null;
+  challenge_id: string | null;
+  push_request_id: string | null;
+  status: string;
+  reason: string | null;
+  created_at: Millis;
+  expires_at: Millis;
+  keep_until: Millis;
+  finished_at: NullableMillis;
+}
+
 export interface Database {
   users: UsersTable;
   factors: FactorsTable;
@@ -193,4 +209,5 @@ export interface Database {
   mobile_devices: MobileDevicesTable;
   push_requests: PushRequestsTable;
   service_accounts: ServiceAccountsTable;
+  sdk_authentications: SdkAuthenticationsTable;
 }

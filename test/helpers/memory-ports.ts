@@ -18,6 +18,7 @@ import type {
   NewUser,
   PushRequest,
   PushState,
+  SdkAuthentication,
   SecurityAnswer,
   ServiceAccount,
   StoredAuditEvent,
@@ -56,6 +57,7 @@ export function createMemoryStore(): MemoryStore {
   const activationCodes = new Map<string, ActivationCode & { usedAt: number | null }>();
   const devices = new Map<string, MobileDevice>();
   const pushRequests = new Map<string, PushRequest>();
+  const sdkAuthentications = new Map<string, SdkAuthentication>();
   let seq = 0;
   const nextId = () => `id-${++seq}`;
   const copyDevice = (d: MobileDevice): MobileDevice => ({
@@ -385,6 +387,28 @@ export function createMemoryStore(): MemoryStore {
       for (const [id, r] of pushRequests) if (r.expiresAt <= before && pushRequests.delete(id)) removed++;
       return removed;
     },
+    async createSdkAuthentication(authentication) {
+      if (sdkAuthentications.has(authentication.id)) throw new Error('store: sdk authentication exists');
+      sdkAuthentications.set(authentication.id, { ...authentication });
+    },
+    async getSdkAuthentication(id) {
+      const a = sdkAuthentications.get(id);
+      return a && { ...a };
+    },
+    async finishSdkAuthentication(id, result) {
+      const a = sdkAuthentications.get(id);
+      if (a?.status !== 'pending' && a?.status !== 'code_required') return false;
+      a.status = result.status;
+      a.reason = result.reason;
+      a.finishedAt = result.at;
+      return true;
+    },
+    async deleteExpiredSdkAuthentications(before) {
+      let removed = 0;
+      for (const [id, a] of sdkAuthentications)
+        if (a.keepUntil <= before && sdkAuthentications.delete(id)) removed++;
+      return removed;
+    },
     async insertServiceAccount(account, tokenHash) {
       if ([...accounts.values()].some((a) => a.name === account.name || a.tokenHash === tokenHash))
         return false;
@@ -411,6 +435,51 @@ export function createMemoryStore(): MemoryStore {
       const found = [...accounts.values()].find((a) => a.name === name && a.revokedAt === null);
       if (found) found.revokedAt = at;
       return found !== undefined;
+    },
+    async deleteUser(user, options) {
+      const name = user.username.trim().toLowerCase();
+      if (users.get(user.id)?.username !== name) return undefined;
+      // The rewrite runs before anything is removed, so a rewrite that throws changes nothing (the
+      // SQL store's rollback).
+      const { erase } = options;
+      const who = erase?.username.trim().toLowerCase();
+      const rewritten = erase
+        ? events
+            .map((e, i) => ({ i, e }))
+            .filter(({ e }) => e.username === who || e.actor === who)
+            .map(({ i, e }) => ({ i, event: { ...erase.rewrite(e), id: e.id } }))
+        : [];
+      const removeWhere = <K, V>(map: Map<K, V>, drop: (value: V, key: K) => boolean) => {
+        let n = 0;
+        for (const [key, value] of map) if (drop(value, key) && map.delete(key)) n++;
+        return n;
+      };
+      const spliceWhere = <V>(list: V[], drop: (value: V) => boolean) => {
+        const kept = list.filter((v) => !drop(v));
+        const n = list.length - kept.length;
+        list.splice(0, list.length, ...kept);
+        return n;
+      };
+      const mine = (v: { userId: string | null }) => v.userId === user.id;
+      const counts = {
+        mobileDevices: removeWhere(devices, mine),
+        factors: removeWhere(factors, mine),
+        securityAnswers: answers.get(user.id)?.length ?? 0,
+        bypasses: spliceWhere(bypasses, mine),
+        enrollmentWindows: spliceWhere(windows, mine),
+        activationCodes: removeWhere(activationCodes, mine),
+        pushRequests: removeWhere(pushRequests, (r) => mine(r) || r.username === name),
+        challenges: removeWhere(challenges, (c) => mine(c) || c.username === name),
+        regulationCounters: removeWhere(counters, (_c, subject) =>
+          options.regulationSubjects.includes(subject),
+        ),
+        sdkAuthentications: removeWhere(sdkAuthentications, (a) => mine(a) || a.username === name),
+        auditEventsErased: rewritten.length,
+      };
+      answers.delete(user.id);
+      users.delete(user.id);
+      for (const { i, event } of rewritten) events[i] = event;
+      return counts;
     },
   };
 }

@@ -178,6 +178,27 @@ notifications:
     assert.equal(reached('frank').length, 1);
   });
 
+  test('a Basic POST with a body also waits for the phone, instead of giving up when its body is read', async () => {
+    // erin: frank's Basic credentials are cached by now, and a cached sign-in asks no phone.
+    const phone = await phoneOf('erin');
+    const auth = `Basic ${Buffer.from('erin:erin-pw').toString('base64')}`;
+    const seen = reached('erin').length;
+    const posted = fetch(`${site.url}/basic/report`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'note=quarterly',
+      redirect: 'manual',
+    });
+    const request = await nextRequest(phone);
+    assert.equal(reached('erin').length, seen, 'nothing is forwarded before the phone answers');
+    assert.deepEqual((await phone.answer(request, 'approve', null)).body, {
+      state: 'approved',
+      reason: null,
+    });
+    assert.equal((await posted).status, 200);
+    assert.equal(reached('erin').length, seen + 1);
+  });
+
   test('deny and report fraud blocks the user, ends their session, and alerts administrators', async () => {
     const phone = await phoneOf('grace');
     // grace has a working session from earlier (signed in with a code).

@@ -71,7 +71,14 @@ test('migrations run twice change nothing', async (t) => {
       }>`select type, name, sql from sqlite_master order by type, name`.execute(db)
     ).rows;
   assert.deepEqual(await migrateToLatest(db), {
-    applied: ['0001-initial', '0002-gateway', '0003-portal', '0004-mobile', '0005-sdk'],
+    applied: [
+      '0001-initial',
+      '0002-gateway',
+      '0003-portal',
+      '0004-mobile',
+      '0005-sdk',
+      '0006-sdk-authentications',
+    ],
   });
   const first = await dump();
   assert.ok(first.some((row) => row.name === 'audit_events_username_at_idx'));
@@ -656,4 +663,147 @@ test('activation codes are spent once, and a device goes with its factor', async
   assert.ok(!row.public_key_enc.includes('xxxx'), 'the key is sealed at rest');
   assert.equal(await store.removeFactor(user.id, device.factorId), true);
   assert.equal(await store.getMobileDevice(device.id), undefined, 'removing the factor removes the device');
+});
+
+/** Per table, how many rows mention any of `needles` in any column (names, ids, JSON details). Needles
+ * with a dot never occur by chance in base64 or hex. */
+async function rowsMentioning(db: Awaited<ReturnType<typeof freshStore>>['db'], needles: string[]) {
+  const tables = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db);
+  const found: Record<string, number> = {};
+  for (const { name } of tables.rows) {
+    const rows = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(db);
+    const hits = rows.rows.filter((row) =>
+      Object.values(row).some((v) => typeof v === 'string' && needles.some((n) => v.includes(n))),
+    ).length;
+    if (hits > 0) found[name] = hits;
+  }
+  return found;
+}
+
+test('a user deletion is one transaction: a failure part way leaves every row, success leaves none', async (t) => {
+  const { store, db } = await freshStore(t);
+  const user = await store.createUser(newUser('kim.doe', { pinHash: 'not-a-real-hash' }), T0);
+  const other = await store.createUser(newUser('lee.roe'), T0);
+  const publicKey = { kty: 'EC' as const, crv: 'P-256' as const, x: 'x'.repeat(43), y: 'y'.repeat(43) };
+  for (const u of [user, other]) {
+    await store.addTotpFactor(u.id, 'token', new Uint8Array(randomBytes(20)), PARAMS, T0);
+    await store.addMobileDevice(
+      { userId: u.id, name: 'phone', publicKey, createdAt: T0 },
+      { label: 'Mobile app: phone', secret: new Uint8Array(randomBytes(20)), params: PARAMS },
+    );
+    await store.replaceSecurityAnswers(u.id, [{ questionId: 'first-pet', answerHash: 'h' }], T0);
+    await store.createBypass({
+      id: `bypass-${u.username}`,
+      userId: u.id,
+      createdBy: 'cli:root',
+      reason: null,
+      createdAt: T0,
+      expiresAt: T0 + 60_000,
+    });
+    await store.createEnrollmentWindow({
+      id: `window-${u.username}`,
+      userId: u.id,
+      createdBy: 'cli:root',
+      createdAt: T0,
+      expiresAt: T0 + 60_000,
+    });
+    await store.createActivationCode({
+      codeHash: `code-${u.username}`,
+      userId: u.id,
+      createdBy: 'cli:root',
+      createdAt: T0,
+      expiresAt: T0 + 60_000,
+    });
+    await store.createPushRequest({
+      id: `push-${u.username}`,
+      userId: u.id,
+      username: u.username,
+      challengeId: null,
+      channel: 'web',
+      application: null,
+      clientAddress: '192.0.2.1',
+      numberMatching: true,
+      number: 42,
+      decoys: [1, 2],
+      nonce: 'n',
+      pinRequired: false,
+      createdAt: T0,
+      expiresAt: T0 + 60_000,
+    });
+    await store.createChallenge({
+      id: `challenge-${u.username}`,
+      userId: null,
+      username: u.username,
+      channel: 'radius',
+      clientAddress: '192.0.2.1',
+      method: 'totp',
+      maxAttempts: 3,
+      createdAt: T0,
+      expiresAt: T0 + 60_000,
+    });
+    await store.addFailure(`user:${u.username}`, T0, 60_000, 5, 60_000);
+    await store.createSdkAuthentication({
+      id: `sdk-auth-${u.username}`,
+      accountId: 'account-1',
+      userId: null,
+      username: u.username,
+      method: 'code',
+      challengeId: null,
+      pushRequestId: null,
+      status: 'code_required',
+      reason: null,
+      createdAt: T0,
+      expiresAt: T0 + 60_000,
+      keepUntil: T0 + 600_000,
+      finishedAt: null,
+    });
+    await store.appendAudit(auditEvent({ username: u.username, details: { note: u.username } }));
+  }
+  const needles = [user.id, 'kim.doe'];
+  const before = await rowsMentioning(db, needles);
+  assert.ok(Object.keys(before).length >= 12, JSON.stringify(before));
+  const options = { regulationSubjects: ['user:kim.doe'] };
+
+  let rewrites = 0;
+  await assert.rejects(
+    store.deleteUser(user, {
+      ...options,
+      erase: {
+        username: 'kim.doe',
+        rewrite: () => {
+          rewrites++;
+          throw new Error('disk full');
+        },
+      },
+    }),
+    /disk full/,
+  );
+  assert.equal(rewrites, 1);
+  assert.deepEqual(await rowsMentioning(db, needles), before, 'rolled back: every row is still there');
+  assert.equal(await store.deleteUser({ id: user.id, username: 'lee.roe' }, options), undefined);
+  assert.deepEqual(await rowsMentioning(db, needles), before, 'a name that does not match changes nothing');
+
+  const counts = await store.deleteUser(user, {
+    ...options,
+    erase: {
+      username: 'kim.doe',
+      rewrite: (e) => ({ ...e, username: 'erased:0123456789abcdef', details: null }),
+    },
+  });
+  assert.deepEqual(counts, {
+    factors: 2,
+    mobileDevices: 1,
+    securityAnswers: 1,
+    bypasses: 1,
+    enrollmentWindows: 1,
+    activationCodes: 1,
+    pushRequests: 1,
+    challenges: 1,
+    regulationCounters: 1,
+    sdkAuthentications: 1,
+    auditEventsErased: 1,
+  });
+  assert.deepEqual(await rowsMentioning(db, needles), {});
+  const lee = await rowsMentioning(db, [other.id, 'lee.roe']);
+  assert.ok(Object.keys(lee).length >= 12, `the other user keeps everything: ${JSON.stringify(lee)}`);
 });

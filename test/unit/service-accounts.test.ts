@@ -6,7 +6,7 @@ import { isMfaError } from '../../src/core/errors.ts';
 import { coreFixture } from '../helpers/core-fixture.ts';
 import { failure } from '../helpers/users.ts';
 
-const FINGERPRINT = 'AB:'.repeat(31) + 'AB';
+const FINGERPRINT = `${'AB:'.repeat(31)}AB`;
 
 describe('service accounts', () => {
   it('the token is shown once and only its hash is stored', async () => {

@@ -90,6 +90,12 @@ export type PrimaryOutcome =
       user: UserRecord;
     };
 
+/** Where the second factor stands once the first is settled (PrimaryOutcome without the directory's word). */
+export type SecondFactorStart =
+  | { kind: 'authenticated'; level: 2; via: 'bypass'; username: string; user: UserRecord }
+  | { kind: 'no_second_factor'; username: string; user: UserRecord }
+  | { kind: 'second_factor'; username: string; challenge: Challenge; push?: PushRequest; user: UserRecord };
+
 export interface Authenticated {
   kind: 'authenticated';
   level: 2;
@@ -116,6 +122,11 @@ export interface StartOptions {
    * password the directory verified. Never on a wrong password, or a locked, disabled or unknown user.
    */
   failOpen?: boolean;
+  /**
+   * The second factor to ask for instead of the user's default method (an SDK caller's choice):
+   * `push` with no activated phone ends in `no_second_factor`; `code` never sends a push.
+   */
+  method?: 'push' | 'code';
 }
 
 /** Failures of our own components, as opposed to answers about the user. */
@@ -182,31 +193,37 @@ export function createAuthenticator(deps: AuthDeps) {
     await clock.sleep(settings.primaryMinDurationMs - (clock.now() - startedAt));
   }
 
-  /** After the password, for a user who needs a second factor: bypass, nothing enrolled, or a challenge. */
+  /** After the first factor, for a user who needs a second: bypass, nothing enrolled, or a challenge. */
   async function secondFactorStep(
     user: UserRecord,
-    directoryUser: DirectoryUser,
     ctx: RequestContext,
-    ask: SecondFactorPrompt,
-  ): Promise<PrimaryOutcome> {
-    const base = { username: user.username, directoryUser, user };
+    options: Pick<StartOptions, 'ask' | 'method'>,
+  ): Promise<SecondFactorStart> {
+    const base = { username: user.username, user };
     const bypass = await bypasses.consumeBypass(user.id, clock.now());
     if (bypass) {
       await event(ctx, { type: 'auth.bypass', outcome: 'success', username: user.username, reason: null });
       await regulator.recordSuccess(user.username);
       return { kind: 'authenticated', level: 2, via: 'bypass', ...base };
     }
-    if ((await factors.listTotpFactors(user.id)).length === 0) {
-      await event(ctx, {
-        type: 'auth.second_factor',
-        outcome: 'failure',
-        username: user.username,
-        reason: 'auth.no_second_factor',
-      });
+    const nothingToAsk = async (detail?: string): Promise<SecondFactorStart> => {
+      await event(
+        ctx,
+        {
+          type: 'auth.second_factor',
+          outcome: 'failure',
+          username: user.username,
+          reason: 'auth.no_second_factor',
+        },
+        detail,
+      );
       return { kind: 'no_second_factor', ...base };
-    }
+    };
+    if ((await factors.listTotpFactors(user.id)).length === 0) return nothingToAsk();
+    const ask = options.ask ?? 'page';
+    const method = options.method ?? (ask !== 'code' && user.defaultMethod === 'push' ? 'push' : 'code');
     const push = deps.push;
-    if (ask !== 'code' && user.defaultMethod === 'push' && push && (await push.available(user))) {
+    if (method === 'push' && push && (await push.available(user))) {
       // The push is sent before the challenge exists: a refused push (one already pending
       // elsewhere) leaves nothing behind.
       const request = await push.open(user, ctx, { outOfBand: ask === 'out-of-band' });
@@ -217,6 +234,8 @@ export function createAuthenticator(deps: AuthDeps) {
         ...base,
       };
     }
+    // The user's default falls back to a code when there is no phone; a caller's explicit choice does not.
+    if (options.method === 'push') return nothingToAsk('push asked for, but no phone is activated');
     return { kind: 'second_factor', challenge: await openChallenge(user, ctx, 'totp'), ...base };
   }
 
@@ -280,11 +299,49 @@ export function createAuthenticator(deps: AuthDeps) {
           user,
         };
       }
-      return await secondFactorStep(user, directoryUser, ctx, options.ask ?? 'page');
+      return { ...(await secondFactorStep(user, ctx, options)), directoryUser };
     } catch (error) {
       const failure = toMfaError(error);
       if (options.failOpen && verified && isOutage(failure))
         return failOpen(verified, username, failure, ctx);
+      await event(
+        ctx,
+        { type: 'auth.primary', outcome: 'failure', username, reason: failure.code },
+        failure.detail,
+      );
+      await equaliseTiming(startedAt);
+      throw failure;
+    }
+  }
+
+  /**
+   * The second factor alone, for an integration that checked the password itself (SDK): no bind,
+   * so only users of the store qualify, but the lockout, disabled and blocked users, enrollment,
+   * timing floor and audit are those of startLogin. The audit log names the application whose word
+   * stood in for the password.
+   */
+  async function startSecondFactor(
+    rawUsername: string,
+    ctx: RequestContext,
+    options: Pick<StartOptions, 'ask' | 'method'> = {},
+  ): Promise<SecondFactorStart> {
+    const startedAt = clock.now();
+    const username = canonicalUsername(rawUsername);
+    try {
+      await regulator.assertAllowed(username, ctx);
+      const user = await users.findUserByName(username);
+      if (!user)
+        throw new MfaError('auth.user_not_enrolled', { detail: 'second factor only: not in the store' });
+      assertUsable(user);
+      await event(ctx, {
+        type: 'auth.primary',
+        outcome: 'success',
+        username: user.username,
+        reason: 'asserted_by_application',
+      });
+      return await secondFactorStep(user, ctx, options);
+    } catch (error) {
+      const failure = toMfaError(error);
       await event(
         ctx,
         { type: 'auth.primary', outcome: 'failure', username, reason: failure.code },
@@ -523,6 +580,7 @@ export function createAuthenticator(deps: AuthDeps) {
 
   return {
     startLogin,
+    startSecondFactor,
     verifyCode,
     completeLogin,
     completeWithPush,

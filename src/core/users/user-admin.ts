@@ -1,12 +1,14 @@
-// What administrators do to users (CLI and the portal's admin pages): add, find, change settings,
-// disable, enable, reset factors, unblock, enrol a TOTP seed, open an enrollment window. Each action
-// is audited with the administrator's name.
+// What administrators do to users (CLI, the portal's admin pages, the SDK): add, find, change
+// settings, disable, enable, reset factors, unblock, enrol a TOTP seed, open an enrollment window,
+// export a user's data and delete them. Each action is audited with the administrator's name.
 import { enrollmentOverview } from '../enrollment/overview.ts';
 import type { EnrollmentOverview } from '../enrollment/types.ts';
 import { MfaError } from '../errors.ts';
+import { checkPin, type PinRules } from '../factors/pin.ts';
 import { generateTotpSeed, parseTotpSeed, type TotpSettings, totpUri } from '../factors/totp.ts';
 import type {
   AuditSink,
+  AuditStore,
   BypassStore,
   Channel,
   Clock,
@@ -15,6 +17,7 @@ import type {
   MobileDeviceStore,
   Random,
   SecurityAnswerStore,
+  UserDeletionStore,
   UserFilter,
   UserRecord,
   UserStore,
@@ -22,7 +25,10 @@ import type {
 import { timeOrderedId } from '../random.ts';
 import type { Regulator } from '../regulation/regulator.ts';
 import { base32Encode } from '../secrets/base32.ts';
+import type { SecretHasher } from '../secrets/secret-hash.ts';
 import type { SessionRevocation } from '../sessions/revocation.ts';
+import { createUserDeletion } from './user-deletion.ts';
+import { createUserExport } from './user-export.ts';
 import { checkPhones, settingsPatch, type UserSettingsInput } from './user-settings.ts';
 
 export interface AdminContext {
@@ -69,6 +75,13 @@ export function createUserAdmin(deps: {
   clock: Clock;
   random: Random;
   totp: TotpSettings;
+  /** The portal's PIN rules and hasher: a PIN an administrator sets is held to the same rules. */
+  pin: PinRules;
+  hasher: Pick<SecretHasher, 'hash'>;
+  auditStore: Pick<AuditStore, 'queryAudit'>;
+  deletions: UserDeletionStore;
+  /** `pseudonymKey(pepper)`: what an erasure names the user by in the audit log. */
+  pseudonymKey: Uint8Array;
 }) {
   const { users, factors, answers, windows, bypasses, sessions, regulator, audit, clock, random } = deps;
 
@@ -104,8 +117,17 @@ export function createUserAdmin(deps: {
     return updated;
   }
 
+  const dataExport = createUserExport({ ...deps, users });
+  const deletion = createUserDeletion({ ...deps, store: deps.deletions });
+
   return {
     find: require,
+
+    /** A GDPR access request's answer: everything held about the user, no secret (user-export.ts). */
+    exportData: dataExport.export,
+
+    /** Deletes the user and every row about them; `erase` also pseudonymises their audit events. */
+    delete: deletion.delete,
 
     /** Users by status and a substring of the username, display name or e-mail; at most 1000. */
     async search(filter: UserFilter = {}): Promise<UserRecord[]> {
@@ -127,9 +149,16 @@ export function createUserAdmin(deps: {
     async updateSettings(username: string, input: UserSettingsInput, ctx: AdminContext): Promise<UserRecord> {
       const user = await require(username);
       const patch = settingsPatch(input);
+      if (input.pin !== undefined && input.pin !== null) checkPin(input.pin, deps.pin);
+      // Hashed only once every field has passed: argon2 is not spent on a request that fails anyway.
+      if (input.pin !== undefined)
+        patch.pinHash = input.pin === null ? null : await deps.hasher.hash(input.pin);
       const fields = Object.keys(patch);
       const updated = fields.length > 0 ? await users.updateUser(user.id, patch, clock.now()) : user;
-      await record(ctx, 'admin.user_update', user.username, { fields });
+      // The field's name, never its value: `pin`, not the hash.
+      await record(ctx, 'admin.user_update', user.username, {
+        fields: fields.map((f) => (f === 'pinHash' ? 'pin' : f)),
+      });
       return updated;
     },
 

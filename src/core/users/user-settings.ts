@@ -11,6 +11,8 @@ export interface UserSettingsInput {
   phones?: string[];
   defaultMethod?: Method | null;
   language?: string | null;
+  /** A PIN to set (checked against the PIN rules, then hashed), or null to clear it. */
+  pin?: string | null;
 }
 
 const MAX_PHONES = 5;
