@@ -3,6 +3,7 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import {
   AUDIT_OUTCOMES,
+  type AuditEvent,
   type AuditStore,
   CHANNELS,
   type Random,
@@ -37,25 +38,29 @@ export function toEvent(row: Selectable<AuditEventsTable>): StoredAuditEvent {
   };
 }
 
+/** An event's columns (all but the id), as appended and as rewritten by an erasure. */
+export function eventColumns(event: AuditEvent) {
+  return {
+    at: event.at,
+    type: event.type,
+    outcome: event.outcome,
+    channel: event.channel,
+    // Stored canonical so that a query finds "Alice" and "alice " as the same user.
+    username: event.username === null ? null : canonicalUsername(event.username),
+    client_address: event.clientAddress,
+    reason: event.reason,
+    actor: event.actor,
+    application: event.application,
+    details: event.details === null ? null : JSON.stringify(event.details),
+  };
+}
+
 export function createAuditRepo(db: Kysely<Database>, random: Random): AuditStore {
   return {
     async appendAudit(event) {
       await db
         .insertInto('audit_events')
-        .values({
-          id: timeOrderedId(event.at, random),
-          at: event.at,
-          type: event.type,
-          outcome: event.outcome,
-          channel: event.channel,
-          // Stored canonical so that a query finds "Alice" and "alice " as the same user.
-          username: event.username === null ? null : canonicalUsername(event.username),
-          client_address: event.clientAddress,
-          reason: event.reason,
-          actor: event.actor,
-          application: event.application,
-          details: event.details === null ? null : JSON.stringify(event.details),
-        })
+        .values({ id: timeOrderedId(event.at, random), ...eventColumns(event) })
         .execute();
     },
 

@@ -4,7 +4,7 @@
 // and the audit rewrite of an erasure must commit or roll back with the rest.
 import type { DeleteResult, Kysely } from 'kysely';
 import type { UserDeletionCounts, UserDeletionStore } from '../core/ports.ts';
-import { toEvent } from './audit-repo.ts';
+import { eventColumns, toEvent } from './audit-repo.ts';
 import { canonicalUsername } from './rows.ts';
 import type { Database } from './schema.ts';
 
@@ -81,21 +81,9 @@ export function createUserDeletionRepo(db: Kysely<Database>): UserDeletionStore 
               .where((eb) => eb.or([eb('username', '=', who), eb('actor', '=', who)]))
               .execute();
             for (const row of rows) {
-              const event = erase.rewrite(toEvent(row));
               await trx
                 .updateTable('audit_events')
-                .set({
-                  at: event.at,
-                  type: event.type,
-                  outcome: event.outcome,
-                  channel: event.channel,
-                  username: event.username === null ? null : canonicalUsername(event.username),
-                  client_address: event.clientAddress,
-                  reason: event.reason,
-                  actor: event.actor,
-                  application: event.application,
-                  details: event.details === null ? null : JSON.stringify(event.details),
-                })
+                .set(eventColumns(erase.rewrite(toEvent(row))))
                 .where('id', '=', row.id)
                 .execute();
               auditEventsErased++;

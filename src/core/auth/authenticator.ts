@@ -304,14 +304,24 @@ export function createAuthenticator(deps: AuthDeps) {
       const failure = toMfaError(error);
       if (options.failOpen && verified && isOutage(failure))
         return failOpen(verified, username, failure, ctx);
-      await event(
-        ctx,
-        { type: 'auth.primary', outcome: 'failure', username, reason: failure.code },
-        failure.detail,
-      );
-      await equaliseTiming(startedAt);
-      throw failure;
+      return failedStart(username, ctx, failure, startedAt);
     }
+  }
+
+  /** A start that failed: audited as a failed first step, held to the timing floor, thrown. */
+  async function failedStart(
+    username: string,
+    ctx: RequestContext,
+    failure: MfaError,
+    startedAt: number,
+  ): Promise<never> {
+    await event(
+      ctx,
+      { type: 'auth.primary', outcome: 'failure', username, reason: failure.code },
+      failure.detail,
+    );
+    await equaliseTiming(startedAt);
+    throw failure;
   }
 
   /**
@@ -342,13 +352,7 @@ export function createAuthenticator(deps: AuthDeps) {
       return await secondFactorStep(user, ctx, options);
     } catch (error) {
       const failure = toMfaError(error);
-      await event(
-        ctx,
-        { type: 'auth.primary', outcome: 'failure', username, reason: failure.code },
-        failure.detail,
-      );
-      await equaliseTiming(startedAt);
-      throw failure;
+      return failedStart(username, ctx, failure, startedAt);
     }
   }
 
