@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { sql } from 'kysely';
 import { systemRandom } from '../../src/core/random.ts';
 import { createSecretHasher, derivePepper } from '../../src/core/secrets/secret-hash.ts';
 import { createSqlStore } from '../../src/store/create-store.ts';
@@ -14,6 +13,7 @@ import { createSecretBox, parseEncryptionKey } from '../../src/store/secret-box.
 import { openSqliteDatabase } from '../../src/store/sqlite.ts';
 import { runCli, TEST_KEY } from '../helpers/cli.ts';
 import { type GatewaySite, SEEDS, startGatewaySite } from '../helpers/gateway-site.ts';
+import { rowsMentioning as rowsIn } from '../helpers/rows-mentioning.ts';
 
 type Call = { method: string; path: string; body?: unknown };
 
@@ -313,22 +313,11 @@ describe('SDK', () => {
       return (await response.json()) as T;
     };
 
-    /** Per table, the rows that mention any needle in any column (dotted names never occur in base64 or hex). */
+    /** Per table, the rows of the site's store that mention any needle. */
     async function rowsMentioning(needles: string[]): Promise<Record<string, number>> {
       const { db, store } = open();
       try {
-        const tables = await sql<{
-          name: string;
-        }>`select name from sqlite_master where type = 'table'`.execute(db);
-        const found: Record<string, number> = {};
-        for (const { name } of tables.rows) {
-          const rows = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(db);
-          const hits = rows.rows.filter((row) =>
-            Object.values(row).some((v) => typeof v === 'string' && needles.some((n) => v.includes(n))),
-          ).length;
-          if (hits > 0) found[name] = hits;
-        }
-        return found;
+        return await rowsIn(db, needles);
       } finally {
         await store.close();
       }

@@ -18,6 +18,7 @@ import { createSqlStore } from '../../src/store/create-store.ts';
 import { migrateToLatest } from '../../src/store/migrate.ts';
 import { createSecretBox } from '../../src/store/secret-box.ts';
 import { openSqliteDatabase } from '../../src/store/sqlite.ts';
+import { rowsMentioning } from '../helpers/rows-mentioning.ts';
 import { newUser } from '../helpers/users.ts';
 
 const T0 = Date.UTC(2025, 0, 1);
@@ -664,21 +665,6 @@ test('activation codes are spent once, and a device goes with its factor', async
   assert.equal(await store.removeFactor(user.id, device.factorId), true);
   assert.equal(await store.getMobileDevice(device.id), undefined, 'removing the factor removes the device');
 });
-
-/** Per table, how many rows mention any of `needles` in any column (names, ids, JSON details). Needles
- * with a dot never occur by chance in base64 or hex. */
-async function rowsMentioning(db: Awaited<ReturnType<typeof freshStore>>['db'], needles: string[]) {
-  const tables = await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db);
-  const found: Record<string, number> = {};
-  for (const { name } of tables.rows) {
-    const rows = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(db);
-    const hits = rows.rows.filter((row) =>
-      Object.values(row).some((v) => typeof v === 'string' && needles.some((n) => v.includes(n))),
-    ).length;
-    if (hits > 0) found[name] = hits;
-  }
-  return found;
-}
 
 test('a user deletion is one transaction: a failure part way leaves every row, success leaves none', async (t) => {
   const { store, db } = await freshStore(t);
